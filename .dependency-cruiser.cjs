@@ -1,0 +1,76 @@
+/**
+ * The rooms of docs/architecture.md, enforced. `npm test` runs this before the tests.
+ * It cruises the compiled JavaScript in dist/ (TypeScript 7's compiler has no JS API for
+ * dependency-cruiser to parse .ts with), so type-only imports are not checked.
+ */
+const concreteEngines = '^dist/src/engines/(llama-cpp|openai-compatible|gguf)/';
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'core-imports-nothing-of-ours',
+      severity: 'error',
+      from: { path: '^dist/src/core/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/core/' },
+    },
+    {
+      name: 'contracts-import-only-core',
+      severity: 'error',
+      from: { path: '^dist/src/contracts/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|contracts)/' },
+    },
+    {
+      name: 'engines-know-no-gateway-http-or-config',
+      severity: 'error',
+      from: { path: '^dist/src/engines/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|engines)/' },
+    },
+    {
+      name: 'gateway-uses-the-engine-interface-only',
+      severity: 'error',
+      from: { path: '^dist/src/gateway/' },
+      to: { path: [concreteEngines, '^dist/src/engines/registry', '^dist/src/(api|cli|config)/', '^dist/src/main'] },
+    },
+    {
+      name: 'api-sits-on-the-gateway',
+      severity: 'error',
+      from: { path: '^dist/src/api/' },
+      to: { path: ['^dist/src/engines/', '^dist/src/(cli|config)/', '^dist/src/main'] },
+    },
+    {
+      name: 'config-validates-with-the-registry-only',
+      severity: 'error',
+      from: { path: '^dist/src/config/' },
+      to: { path: ['^dist/src/(api|gateway|cli)/', '^dist/src/main', concreteEngines] },
+    },
+    {
+      name: 'src-never-imports-tests-or-benchmarks',
+      severity: 'error',
+      from: { path: '^dist/src/', pathNot: '\\.test\\.js$' },
+      to: { path: '^dist/(test|bench)/' },
+    },
+    {
+      name: 'fastify-only-in-api',
+      severity: 'error',
+      from: { path: '^dist/src/', pathNot: '^dist/src/api/' },
+      to: { path: 'node_modules/(fastify|@fastify)/' },
+    },
+    {
+      name: 'llama-cpp-only-in-its-folders',
+      severity: 'error',
+      from: { path: '^dist/src/', pathNot: '^dist/src/engines/(llama-cpp|gguf)/' },
+      to: { path: 'node_modules/node-llama-cpp/' },
+    },
+    {
+      name: 'undici-only-in-the-remote-engine',
+      severity: 'error',
+      from: { path: '^dist/src/', pathNot: '^dist/src/engines/openai-compatible/' },
+      to: { path: 'node_modules/undici/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

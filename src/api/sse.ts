@@ -1,0 +1,48 @@
+import type { FastifyReply } from 'fastify';
+import { errorBody } from './error-reply.js';
+import { toSkylarkError } from '../core/errors.js';
+
+/**
+ * Writes an async iterable of JSON events as Server-Sent Events, one `data:` line per
+ * event as it comes (no buffering, Nagle off), then `data: [DONE]`. Honours backpressure.
+ * An error mid-stream becomes a final `data: {"error": …}` event, as OpenAI does.
+ */
+export async function sendEventStream(
+  reply: FastifyReply,
+  events: AsyncIterable<unknown>,
+  headers: Record<string, string>,
+): Promise<void> {
+  const raw = reply.raw;
+  reply.hijack();
+  raw.socket?.setNoDelay(true);
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    ...headers,
+  });
+  try {
+    for await (const event of events) {
+      if (raw.destroyed) break;
+      if (!raw.write(`data: ${JSON.stringify(event)}\n\n`)) await drained(raw);
+    }
+    if (!raw.destroyed) raw.write('data: [DONE]\n\n');
+  } catch (error) {
+    if (!raw.destroyed) raw.write(`data: ${JSON.stringify(errorBody(toSkylarkError(error)))}\n\n`);
+  } finally {
+    raw.end();
+  }
+}
+
+function drained(raw: FastifyReply['raw']): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
+  });
+}

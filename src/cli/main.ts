@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import { registerModelCommands } from './model-commands.js';
+import { registerServeCommand } from './serve-command.js';
+
+const program = new Command()
+  .name('skylark')
+  .description('Skylark: an open model-as-a-service platform (OpenAI-compatible gateway)')
+  .showHelpAfterError();
+
+registerServeCommand(program);
+registerModelCommands(program);
+
+await program.parseAsync(process.argv);

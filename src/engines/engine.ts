@@ -1,0 +1,143 @@
+/**
+ * The one interface every engine implements. It speaks in Skylark's terms, not HTTP and
+ * not OpenAI's wire format: the gateway translates both ways.
+ *
+ * A generation is an async iterable of typed parts. Exactly one terminal part ends it:
+ * `finish` (with exact usage) or `error`. Billing listens to the terminal part only;
+ * when the caller aborts (signal), the engine stops at once and still ends with `finish`
+ * carrying the tokens actually produced (finishReason 'abort').
+ */
+import type { SkylarkError } from '../core/errors.js';
+import type { Usage } from '../core/usage.js';
+
+export type JsonSchema = Record<string, unknown>;
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text, as OpenAI carries it. */
+  arguments: string;
+}
+
+export type ContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } };
+
+export interface ChatMessage {
+  role: ChatRole;
+  /** The message's text; multi-part content is flattened to its text parts. */
+  content: string;
+  /** The original parts, present only when a user message carries images (vision models). */
+  contentParts?: ContentPart[];
+  name?: string;
+  /** Assistant messages: the calls the model made. */
+  toolCalls?: ToolCall[];
+  /** Tool messages: which call this is the result of. */
+  toolCallId?: string;
+}
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: JsonSchema;
+  strict?: boolean;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: JsonSchema; strict?: boolean };
+
+export interface SamplingOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Token id (as a decimal string, OpenAI's form) → bias in [-100, 100]. */
+  logitBias?: Record<string, number>;
+}
+
+interface GenerationBase extends SamplingOptions {
+  /** The engine's own model name (after the config's mapping). */
+  model: string;
+  signal: AbortSignal;
+  user?: string;
+  /** Request id, for logs and for upstreams that accept one. */
+  requestId: string;
+  /**
+   * Whether the client reads parts as they come. Remote engines use it to pick the
+   * upstream's streaming or JSON mode; the parts yielded have the same meaning either way.
+   */
+  stream: boolean;
+}
+
+export interface ChatGeneration extends GenerationBase {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
+  parallelToolCalls?: boolean;
+}
+
+export interface CompletionGeneration extends GenerationBase {
+  prompt: string;
+  echo?: boolean;
+  suffix?: string;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'abort';
+
+export type GenerationPart =
+  | { type: 'text-delta'; text: string }
+  /** Reasoning text some upstreams stream separately (DeepSeek's reasoning_content). */
+  | { type: 'reasoning-delta'; text: string }
+  /**
+   * A piece of a tool call. The first delta of a call carries id and name; later ones
+   * append to its arguments. `index` is the call's position in the message.
+   */
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
+  | { type: 'finish'; finishReason: FinishReason; usage: Usage }
+  | { type: 'error'; error: SkylarkError; usage: Usage };
+
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  dimensions?: number;
+  signal: AbortSignal;
+  requestId: string;
+}
+
+export interface EmbeddingResult {
+  embeddings: number[][];
+  promptTokens: number;
+}
+
+export interface EngineCapacity {
+  /** Generations the engine can run at once. */
+  slots: number;
+  /** Generations running now. */
+  busy: number;
+}
+
+export type EngineHealth = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; reason: string };
+
+export interface Engine {
+  readonly id: string;
+  readonly kind: string;
+  /** Load weights or open connections. Resolves when the engine can serve. */
+  start(): Promise<void>;
+  chat(request: ChatGeneration): AsyncIterable<GenerationPart>;
+  complete(request: CompletionGeneration): AsyncIterable<GenerationPart>;
+  embed(request: EmbeddingRequest): Promise<EmbeddingResult>;
+  capacity(): EngineCapacity;
+  health(): EngineHealth;
+  /** Abort running generations and free resources. */
+  close(): Promise<void>;
+}

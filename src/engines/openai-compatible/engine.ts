@@ -1,0 +1,302 @@
+/**
+ * The engine for remote OpenAI-compatible upstreams (vLLM, SGLang, Ollama, llama.cpp
+ * server, Volcano Ark, DeepSeek, OpenAI). One keep-alive undici Pool per engine; each
+ * generation is one upstream request whose SSE events become parts as they arrive.
+ */
+import { Pool } from 'undici';
+import { SkylarkError } from '../../core/errors.js';
+import { estimateTokens } from '../../core/tokens.js';
+import type {
+  ChatGeneration,
+  CompletionGeneration,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Engine,
+  EngineCapacity,
+  EngineHealth,
+  GenerationPart,
+} from '../engine.js';
+import { ChunkReader } from './body-reader.js';
+import { StreamState, type GenerationKind } from './chunk-parts.js';
+import { parseEmbeddings } from './embeddings.js';
+import { chatBody, chatPromptText, completionBody, completionPromptText, embeddingBody } from './request-body.js';
+import { SseParser } from './sse-reader.js';
+import { badResponse, errorFromStatus, errorFromTransport, type TransportTimeouts } from './upstream-errors.js';
+
+export interface OpenAICompatibleEngineOptions {
+  id: string;
+  /** Including the version prefix, e.g. http://127.0.0.1:8000/v1 */
+  baseUrl: string;
+  apiKey?: string;
+  /** Sent on every upstream request (lower-cased; the API key's Authorization wins). */
+  headers?: Record<string, string>;
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+  /** Time from sending the request to the response headers. */
+  firstByteTimeoutMs?: number;
+  /** Longest allowed gap between body bytes. */
+  idleTimeoutMs?: number;
+}
+
+/** Error bodies are read only to find a message; a huge one is cut off. */
+const errorBodyLimit = 64 * 1024;
+
+type Request = ChatGeneration | CompletionGeneration;
+
+export class OpenAICompatibleEngine implements Engine {
+  readonly kind = 'openai-compatible';
+  readonly id: string;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+  private readonly maxConnections: number;
+  private readonly connectTimeoutMs: number;
+  private readonly timeouts: TransportTimeouts;
+  private pool: Pool | undefined;
+  private state: 'new' | 'ready' | 'closed' = 'new';
+  /** One controller per upstream request in flight, so close() can abort them all. */
+  private readonly inFlight = new Set<AbortController>();
+  private busy = 0;
+
+  constructor(options: OpenAICompatibleEngineOptions) {
+    this.id = options.id;
+    const url = new URL(options.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+    if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
+    this.headers = headers;
+    this.maxConnections = options.maxConnections ?? 64;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.timeouts = {
+      firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    };
+  }
+
+  /** Opens no connection: an upstream that is down at boot may come up later. */
+  async start(): Promise<void> {
+    if (this.state === 'closed') throw new SkylarkError('engine_unavailable', 'The engine has been closed.');
+    this.pool ??= new Pool(this.origin, {
+      connections: this.maxConnections,
+      pipelining: 1,
+      connectTimeout: this.connectTimeoutMs,
+      headersTimeout: this.timeouts.firstByteTimeoutMs,
+      bodyTimeout: this.timeouts.idleTimeoutMs,
+    });
+    this.state = 'ready';
+  }
+
+  chat(request: ChatGeneration): AsyncIterable<GenerationPart> {
+    return this.generate('chat', request);
+  }
+
+  complete(request: CompletionGeneration): AsyncIterable<GenerationPart> {
+    return this.generate('completion', request);
+  }
+
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const pool = this.requirePool();
+    if (request.signal.aborted) throw request.signal.reason;
+    const { controller, untrack } = this.track(request.signal);
+    let gotHeaders = false;
+    try {
+      const response = await pool.request({
+        path: `${this.basePath}/embeddings`,
+        method: 'POST',
+        headers: this.requestHeaders(request.requestId, false),
+        body: JSON.stringify(embeddingBody(request)),
+        signal: controller.signal,
+      });
+      gotHeaders = true;
+      const reader = new ChunkReader(response.body);
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        const text = await reader.text(errorBodyLimit);
+        throw errorFromStatus(response.statusCode, response.headers, text, request.model);
+      }
+      const text = await reader.text(Number.MAX_SAFE_INTEGER);
+      const result = parseEmbeddings(text, request.input.length);
+      return {
+        embeddings: result.embeddings,
+        promptTokens: result.promptTokens ?? request.input.reduce((sum, s) => sum + estimateTokens(s), 0),
+      };
+    } catch (error) {
+      if (request.signal.aborted) throw request.signal.reason;
+      if (this.state === 'closed') throw new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error });
+      throw errorFromTransport(error, gotHeaders, this.timeouts);
+    } finally {
+      untrack();
+    }
+  }
+
+  capacity(): EngineCapacity {
+    return { slots: this.maxConnections, busy: this.busy };
+  }
+
+  health(): EngineHealth {
+    if (this.state === 'new') return { state: 'loading' };
+    if (this.state === 'closed') return { state: 'failed', reason: 'The engine has been closed.' };
+    return { state: 'ready' };
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const controller of this.inFlight) controller.abort();
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool !== undefined) await pool.destroy();
+  }
+
+  private requirePool(): Pool {
+    if (this.pool === undefined || this.state !== 'ready') {
+      const message = this.state === 'closed' ? 'The engine has been closed.' : 'The engine has not been started.';
+      throw new SkylarkError('engine_unavailable', message);
+    }
+    return this.pool;
+  }
+
+  private requestHeaders(requestId: string, stream: boolean): Record<string, string> {
+    return {
+      'content-type': 'application/json',
+      accept: stream ? 'text/event-stream' : 'application/json',
+      'x-request-id': requestId,
+      ...this.headers,
+    };
+  }
+
+  /** Links the caller's signal to a controller that close() can also abort. */
+  private track(signal: AbortSignal): { controller: AbortController; untrack: () => void } {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.inFlight.add(controller);
+    return {
+      controller,
+      untrack: () => {
+        signal.removeEventListener('abort', onAbort);
+        this.inFlight.delete(controller);
+      },
+    };
+  }
+
+  /**
+   * Never throws: every outcome, including a failure before the first byte, ends in
+   * exactly one terminal part. Resources are released *before* the terminal part is
+   * yielded, so a consumer that stops pulling right after it leaks nothing.
+   */
+  private async *generate(kind: GenerationKind, request: Request): AsyncGenerator<GenerationPart> {
+    let state: StreamState;
+    let payload: string;
+    try {
+      state =
+        kind === 'chat'
+          ? new StreamState(kind, chatPromptText(request as ChatGeneration))
+          : new StreamState(kind, completionPromptText(request as CompletionGeneration));
+      payload = JSON.stringify(
+        kind === 'chat' ? chatBody(request as ChatGeneration) : completionBody(request as CompletionGeneration),
+      );
+    } catch (error) {
+      const err = new SkylarkError('invalid_request', 'The request could not be encoded for the upstream.', { cause: error });
+      yield { type: 'error', error: err, usage: { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 } };
+      return;
+    }
+    let pool: Pool;
+    try {
+      pool = this.requirePool();
+    } catch (error) {
+      yield state.error(error as SkylarkError, false);
+      return;
+    }
+    // Aborted before anything reached the upstream: nothing was spent.
+    if (request.signal.aborted) {
+      yield state.finish('abort', false);
+      return;
+    }
+
+    const { controller, untrack } = this.track(request.signal);
+    this.busy++;
+    let reader: ChunkReader | undefined;
+    let released = false;
+    const release = (completed: boolean): void => {
+      if (released) return;
+      released = true;
+      if (completed) reader?.release();
+      else reader?.destroy();
+      untrack();
+      this.busy--;
+    };
+
+    let terminal: GenerationPart;
+    let gotHeaders = false;
+    try {
+      const response = await pool.request({
+        path: `${this.basePath}/${kind === 'chat' ? 'chat/completions' : 'completions'}`,
+        method: 'POST',
+        headers: this.requestHeaders(request.requestId, request.stream),
+        body: payload,
+        signal: controller.signal,
+      });
+      gotHeaders = true;
+      reader = new ChunkReader(response.body);
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        const text = await reader.text(errorBodyLimit);
+        throw errorFromStatus(response.statusCode, response.headers, text, request.model);
+      }
+      const contentType = String(response.headers['content-type'] ?? '');
+      // Some upstreams ignore `stream` and answer JSON; that is still a usable answer.
+      if (!request.stream || contentType.includes('json')) {
+        const text = await reader.text(Number.MAX_SAFE_INTEGER);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          throw badResponse('The upstream response is not valid JSON.', error);
+        }
+        const parts = state.response(json);
+        const last = parts.pop()!;
+        for (const part of parts) yield part;
+        release(true);
+        yield last;
+        return;
+      }
+      if (contentType.includes('html')) {
+        throw badResponse('The upstream answered with an HTML page instead of an event stream.');
+      }
+      const parser = new SseParser();
+      for (let chunk = await reader.read(); ; chunk = await reader.read()) {
+        const events = chunk === null ? parser.end() : parser.push(chunk);
+        for (const data of events) {
+          // A part may have been suspended in a yield while the client left; stop there.
+          if (controller.signal.aborted) throw new Error('aborted');
+          for (const part of state.event(data)) yield part;
+          if (state.done) break;
+        }
+        if (chunk === null || state.done) break;
+      }
+      if (controller.signal.aborted) throw new Error('aborted');
+      terminal = state.complete
+        ? state.finish(state.finishReason ?? 'stop')
+        : state.error(new SkylarkError('upstream_error', 'The upstream closed the stream before it finished.'));
+      release(true);
+    } catch (error) {
+      terminal = this.failure(state, error, gotHeaders, request.signal);
+      release(false);
+    } finally {
+      // Reached without a terminal part only when the consumer stopped iterating early.
+      release(false);
+    }
+    yield terminal;
+  }
+
+  private failure(state: StreamState, error: unknown, gotHeaders: boolean, signal: AbortSignal): GenerationPart {
+    if (signal.aborted) return state.finish('abort');
+    if (this.state === 'closed') {
+      return state.error(new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error }));
+    }
+    // The answer was complete; only the tail (usage or [DONE]) was lost to a transport error.
+    if (state.complete && !(error instanceof SkylarkError)) return state.finish(state.finishReason ?? 'stop');
+    return state.error(errorFromTransport(error, gotHeaders, this.timeouts));
+  }
+}

@@ -1,0 +1,1 @@
+export { OpenAICompatibleEngine, type OpenAICompatibleEngineOptions } from './engine.js';

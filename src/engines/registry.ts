@@ -1,0 +1,58 @@
+/**
+ * Engine kinds by name: a config's `kind:` picks the factory, the option schema checks
+ * the rest. Adding an engine is one folder and one line here (docs/adding-an-engine.md).
+ */
+import { z } from 'zod';
+import type { Engine } from './engine.js';
+import { LlamaCppEngine } from './llama-cpp/engine.js';
+import { OpenAICompatibleEngine } from './openai-compatible/engine.js';
+
+const llamaCppOptions = z.strictObject({
+  kind: z.literal('llama-cpp'),
+  /** A GGUF file; relative paths resolve against the config file's folder. */
+  model: z.string().min(1),
+  contextSize: z.number().int().min(64).optional(),
+  parallel: z.number().int().min(1).max(256).optional(),
+  threads: z.number().int().min(1).optional(),
+  gpu: z.union([z.literal('auto'), z.literal(false)]).optional(),
+  batchSize: z.number().int().min(1).optional(),
+});
+
+const openAICompatibleOptions = z.strictObject({
+  kind: z.literal('openai-compatible'),
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  apiKey: z.string().optional(),
+  /** Name of an environment variable holding the key, so configs can be committed. */
+  apiKeyEnv: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  maxConnections: z.number().int().min(1).optional(),
+  connectTimeoutMs: z.number().int().min(1).optional(),
+  firstByteTimeoutMs: z.number().int().min(1).optional(),
+  idleTimeoutMs: z.number().int().min(1).optional(),
+});
+
+export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions]);
+export type EngineConfig = z.infer<typeof engineConfigSchema>;
+
+export interface EngineFactoryContext {
+  /** Resolves a path from the config against the config file's folder. */
+  resolvePath(path: string): string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function createEngine(id: string, config: EngineConfig, context: EngineFactoryContext): Engine {
+  switch (config.kind) {
+    case 'llama-cpp': {
+      const { kind: _kind, model, ...rest } = config;
+      return new LlamaCppEngine({ id, modelPath: context.resolvePath(model), ...rest });
+    }
+    case 'openai-compatible': {
+      const { kind: _kind, apiKeyEnv, apiKey, ...rest } = config;
+      const key = apiKey ?? (apiKeyEnv ? context.env[apiKeyEnv] : undefined);
+      if (apiKeyEnv && key === undefined) {
+        throw new Error(`engines.${id}.apiKeyEnv names ${apiKeyEnv}, which is not set in the environment.`);
+      }
+      return new OpenAICompatibleEngine({ id, ...rest, ...(key === undefined ? {} : { apiKey: key }) });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { ChatCompletionChunk } from '../contracts/responses.js';
+import type { GenerationPart } from '../engines/engine.js';
+import { stoppedEarly, toWireFinishReason, toWireUsage } from './generation.js';
+
+interface ChunkIdentity {
+  id: string;
+  created: number;
+  model: string;
+  includeUsage: boolean;
+}
+
+/**
+ * Engine parts → OpenAI chunks, one chunk per part as it arrives (nothing is held back).
+ * The first chunk announces the assistant role, as OpenAI's does; with include_usage the
+ * last chunk has empty choices and the usage. An engine error mid-stream is thrown, and
+ * the HTTP layer turns it into a final `data: {"error": …}` event.
+ */
+export async function* chatChunks(
+  parts: AsyncIterable<GenerationPart>,
+  identity: ChunkIdentity,
+): AsyncGenerator<ChatCompletionChunk> {
+  const base = { id: identity.id, object: 'chat.completion.chunk' as const, created: identity.created, model: identity.model, system_fingerprint: 'fp_skylark' };
+  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
+    ...base,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    ...(identity.includeUsage ? { usage: null } : {}),
+  });
+
+  yield chunk({ role: 'assistant', content: '', refusal: null });
+  for await (const part of parts) {
+    switch (part.type) {
+      case 'text-delta':
+        yield chunk({ content: part.text });
+        break;
+      case 'reasoning-delta':
+        yield chunk({ reasoning_content: part.text });
+        break;
+      case 'tool-call-delta':
+        yield chunk({
+          tool_calls: [
+            {
+              index: part.index,
+              ...(part.id ? { id: part.id, type: 'function' as const } : {}),
+              function: { ...(part.name ? { name: part.name } : {}), arguments: part.argumentsDelta },
+            },
+          ],
+        });
+        break;
+      case 'finish':
+        if (part.finishReason === 'abort') throw stoppedEarly();
+        yield chunk({}, toWireFinishReason(part.finishReason));
+        if (identity.includeUsage) yield { ...base, choices: [], usage: toWireUsage(part.usage) };
+        return;
+      case 'error':
+        throw part.error;
+    }
+  }
+}

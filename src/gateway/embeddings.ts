@@ -1,0 +1,63 @@
+import { SkylarkError, toSkylarkError } from '../core/errors.js';
+import { parseRequest } from '../contracts/parse.js';
+import { embeddingRequestSchema } from '../contracts/completion-request.js';
+import type { EmbeddingList } from '../contracts/responses.js';
+import type { GatewayDeps, RequestContext } from './request-context.js';
+
+/** POST /v1/embeddings: float arrays, or base64 of little-endian float32 as OpenAI's SDKs expect. */
+export async function createEmbeddings(deps: GatewayDeps, body: unknown, context: RequestContext): Promise<EmbeddingList> {
+  const request = parseRequest(embeddingRequestSchema, body);
+  const model = deps.catalog.require(request.model, 'embeddings');
+  const input = toTextInputs(request.input);
+  const started = deps.clock.now();
+  const record = (promptTokens: number, status: 'ok' | 'error', errorCode?: string) =>
+    deps.usage.record({
+      requestId: context.requestId,
+      model: model.id,
+      endpoint: 'embeddings',
+      usage: { promptTokens, completionTokens: 0, cachedPromptTokens: 0 },
+      status,
+      ...(errorCode ? { errorCode } : {}),
+      durationMs: deps.clock.now() - started,
+    });
+  let result;
+  try {
+    result = await model.engine.embed({
+      model: model.engineModel,
+      input,
+      signal: context.signal,
+      requestId: context.requestId,
+      ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
+    });
+  } catch (error) {
+    record(0, 'error', toSkylarkError(error).code);
+    throw error;
+  }
+  record(result.promptTokens, 'ok');
+  const base64 = request.encoding_format === 'base64';
+  return {
+    object: 'list',
+    data: result.embeddings.map((vector, index) => ({
+      object: 'embedding',
+      index,
+      embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+    })),
+    model: model.id,
+    usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
+  };
+}
+
+function toTextInputs(input: string | string[] | number[] | number[][]): string[] {
+  if (typeof input === 'string') return [input];
+  if (input.every((item): item is string => typeof item === 'string')) {
+    input.forEach((text, index) => {
+      if (text === '') {
+        throw new SkylarkError('invalid_request', `input[${index}] is empty; each input must contain text.`, {
+          param: 'input',
+        });
+      }
+    });
+    return input;
+  }
+  throw new SkylarkError('unsupported_parameter', 'Token-array input is not supported; send text.', { param: 'input' });
+}

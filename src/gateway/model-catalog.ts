@@ -1,0 +1,73 @@
+import { SkylarkError } from '../core/errors.js';
+import type { ModelCapability, WireModel } from '../contracts/responses.js';
+import type { Engine } from '../engines/engine.js';
+
+export interface ModelEntry {
+  /** The public id clients send as `model`. */
+  id: string;
+  family: string;
+  tier: string;
+  capabilities: ModelCapability[];
+  /** Prompt + completion tokens; null when the upstream does not say. */
+  contextWindow: number | null;
+  engine: Engine;
+  /** The name the engine knows the model by (an upstream's own model id). */
+  engineModel: string;
+  ownedBy: string;
+  created: number;
+}
+
+/** Public model ids → the engines that serve them. */
+export class ModelCatalog {
+  private readonly entries = new Map<string, ModelEntry>();
+
+  constructor(entries: readonly ModelEntry[]) {
+    for (const entry of entries) this.entries.set(entry.id, entry);
+  }
+
+  list(): ModelEntry[] {
+    return [...this.entries.values()];
+  }
+
+  get(id: string): ModelEntry {
+    const entry = this.entries.get(id);
+    if (!entry) {
+      throw new SkylarkError('model_not_found', `The model '${id}' does not exist or you do not have access to it.`, {
+        param: 'model',
+      });
+    }
+    return entry;
+  }
+
+  /** The model, checked to serve this kind of request. */
+  require(id: string, capability: ModelCapability): ModelEntry {
+    const entry = this.get(id);
+    if (!entry.capabilities.includes(capability)) {
+      throw new SkylarkError(
+        'invalid_request',
+        `The model '${id}' does not support ${capability}; it supports ${entry.capabilities.join(', ')}.`,
+        { param: 'model' },
+      );
+    }
+    return entry;
+  }
+
+  allReady(): boolean {
+    return this.list().every((entry) => entry.engine.health().state === 'ready');
+  }
+}
+
+export function toWireModel(entry: ModelEntry): WireModel {
+  return {
+    id: entry.id,
+    object: 'model',
+    created: entry.created,
+    owned_by: entry.ownedBy,
+    family: entry.family,
+    tier: entry.tier,
+    context_window: entry.contextWindow,
+    capabilities: entry.capabilities,
+    engine: entry.engine.kind,
+    ready: entry.engine.health().state === 'ready',
+  };
+}

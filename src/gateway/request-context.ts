@@ -1,0 +1,31 @@
+import type { Clock } from '../core/clock.js';
+import type { Usage } from '../core/usage.js';
+import type { ModelCatalog } from './model-catalog.js';
+
+/** What a use case knows about the request it serves, free of HTTP. */
+export interface RequestContext {
+  requestId: string;
+  /** Aborted when the client goes away or the server shuts down. */
+  signal: AbortSignal;
+}
+
+/** Where settled usage goes: a log today, the billing ledger once tenants exist. */
+export interface UsageSink {
+  record(entry: UsageEntry): void;
+}
+
+export interface UsageEntry {
+  requestId: string;
+  model: string;
+  endpoint: 'chat.completions' | 'completions' | 'embeddings';
+  usage: Usage;
+  status: 'ok' | 'aborted' | 'error';
+  errorCode?: string;
+  durationMs: number;
+}
+
+export interface GatewayDeps {
+  catalog: ModelCatalog;
+  usage: UsageSink;
+  clock: Clock;
+}

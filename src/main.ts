@@ -1,0 +1,119 @@
+/**
+ * The wiring of one Skylark process: config → engines → catalog → HTTP server.
+ * Everything else receives what it needs from here.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { pino, type Logger } from 'pino';
+import { buildServer, type SkylarkServer } from './api/server.js';
+import { systemClock } from './core/clock.js';
+import { defaultConfig, loadConfigFile, resolveFrom, type LoadedConfig } from './config/load-config.js';
+import { createEngine } from './engines/registry.js';
+import type { Engine } from './engines/engine.js';
+import { writeTinyModel } from './engines/gguf/tiny-model.js';
+import { LlamaCppEngine } from './engines/llama-cpp/engine.js';
+import { ModelCatalog, type ModelEntry } from './gateway/model-catalog.js';
+import type { UsageSink } from './gateway/request-context.js';
+import { ensureAdminKey } from './cli/admin-key.js';
+
+export interface PlatformOptions {
+  dataDir: string;
+  configPath?: string;
+  host?: string;
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Called once with a newly generated admin key (first start only). */
+  onNewAdminKey?: (key: string, path: string) => void;
+}
+
+export interface Platform {
+  url: string;
+  adminKey: string;
+  server: SkylarkServer;
+  catalog: ModelCatalog;
+  /** Resolves when every engine has finished loading (or failed to). */
+  enginesLoaded: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? pino({ level: env.SKYLARK_LOG_LEVEL ?? 'info' });
+  await mkdir(options.dataDir, { recursive: true });
+  const adminKey = await ensureAdminKey(options.dataDir, env, options.onNewAdminKey);
+
+  const loaded: LoadedConfig = options.configPath
+    ? await loadConfigFile(options.configPath)
+    : defaultConfig(options.dataDir);
+  const { config, baseDir } = loaded;
+  if (!options.configPath) await ensureTinyModel(resolveFrom(baseDir, 'models/skylark-tiny.gguf'), logger);
+
+  const engines = new Map<string, Engine>();
+  for (const [id, engineConfig] of Object.entries(config.engines)) {
+    engines.set(id, createEngine(id, engineConfig, { resolvePath: (path) => resolveFrom(baseDir, path), env }));
+  }
+  const created = Math.floor(Date.now() / 1000);
+  const entries: ModelEntry[] = config.models.map((model) => ({
+    id: model.id,
+    family: model.family,
+    tier: model.tier,
+    capabilities: model.capabilities,
+    contextWindow: model.contextWindow ?? null,
+    engine: engines.get(model.engine)!,
+    engineModel: model.upstreamModel ?? model.id,
+    ownedBy: model.ownedBy,
+    created,
+  }));
+  const catalog = new ModelCatalog(entries);
+  const usage: UsageSink = { record: (entry) => logger.info({ usage: entry }, 'generation') };
+  const server = buildServer({
+    deps: { catalog, usage, clock: systemClock },
+    adminKey,
+    bodyLimitBytes: config.server.bodyLimit,
+    logger,
+  });
+
+  // Listen before loading weights so /healthz and /readyz answer while engines load.
+  const address = await server.app.listen({
+    host: options.host ?? config.server.host,
+    port: options.port ?? config.server.port,
+  });
+  const enginesLoaded = Promise.all(
+    [...engines.values()].map(async (engine) => {
+      try {
+        await engine.start();
+        fillContextWindows(entries, engine);
+        logger.info({ engine: engine.id, kind: engine.kind }, 'engine ready');
+      } catch (error) {
+        logger.error({ engine: engine.id, err: error }, 'engine failed to start');
+      }
+    }),
+  ).then(() => undefined);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const stopped = server.app.close();
+      await server.inFlight.drain(config.server.shutdownGraceMs);
+      await stopped;
+      await enginesLoaded;
+      await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
+    })());
+
+  return { url: address, adminKey, server, catalog, enginesLoaded, close };
+}
+
+function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
+  if (!(engine instanceof LlamaCppEngine)) return;
+  const described = engine.describe();
+  for (const entry of entries) {
+    if (entry.engine === engine && entry.contextWindow === null && described) entry.contextWindow = described.contextSize;
+  }
+}
+
+async function ensureTinyModel(path: string, logger: Logger): Promise<void> {
+  if (existsSync(path)) return;
+  await writeTinyModel(path);
+  logger.info({ path }, 'generated the built-in tiny model');
+}

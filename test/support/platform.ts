@@ -1,0 +1,68 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { startPlatform, type Platform } from '../../src/main.js';
+import { tinyModelPath } from './paths.js';
+
+export const testAdminKey = 'sk-test-admin-key-0123456789';
+
+export interface TestPlatform {
+  platform: Platform;
+  url: string;
+  baseURL: string;
+  client: OpenAI;
+  /** fetch against the server with the admin key. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** The tiny model served by llama.cpp in process, as the default demo does. */
+export function tinyModelConfig(overrides: { parallel?: number; contextSize?: number } = {}): Record<string, unknown> {
+  return {
+    engines: { local: { kind: 'llama-cpp', model: tinyModelPath, threads: 1, ...overrides } },
+    models: [
+      {
+        id: 'skylark-tiny',
+        engine: 'local',
+        family: 'skylark',
+        tier: 'lite',
+        capabilities: ['chat', 'completions', 'embeddings', 'tools', 'json_schema'],
+      },
+    ],
+  };
+}
+
+/** A real Skylark process-in-process on an ephemeral port, over real HTTP. */
+export async function startTestPlatform(config: Record<string, unknown>): Promise<TestPlatform> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'skylark-test-'));
+  const configPath = join(dataDir, 'skylark.yaml');
+  await writeFile(configPath, stringify({ server: { shutdownGraceMs: 2000 }, ...config }));
+  const platform = await startPlatform({
+    dataDir,
+    configPath,
+    host: '127.0.0.1',
+    port: 0,
+    env: { SKYLARK_ADMIN_KEY: testAdminKey },
+    logger: pino({ level: 'silent' }),
+  });
+  await platform.enginesLoaded;
+  const baseURL = `${platform.url}/v1`;
+  return {
+    platform,
+    url: platform.url,
+    baseURL,
+    client: new OpenAI({ baseURL, apiKey: testAdminKey, maxRetries: 0, timeout: 30_000 }),
+    request: (path, init = {}) =>
+      fetch(`${platform.url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json', ...init.headers },
+      }),
+    close: async () => {
+      await platform.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
