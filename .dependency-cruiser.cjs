@@ -27,6 +27,18 @@ module.exports = {
       to: { path: '^dist/src/', pathNot: '^dist/src/(core|engines)/' },
     },
     {
+      name: 'store-imports-only-core',
+      severity: 'error',
+      from: { path: '^dist/src/store/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|store)/' },
+    },
+    {
+      name: 'billing-and-tenancy-sit-on-the-store',
+      severity: 'error',
+      from: { path: '^dist/src/(billing|tenancy)/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|billing|tenancy)/' },
+    },
+    {
       name: 'gateway-uses-the-engine-interface-only',
       severity: 'error',
       from: { path: '^dist/src/gateway/' },

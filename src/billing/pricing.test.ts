@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { doubaoTiers } from './price-catalog.js';
+import { costMicros, formatMicros, microsFromDecimal, ratesFor, type PriceRates } from './pricing.js';
+
+const pro: PriceRates = {
+  inputPerMMicros: 800_000,
+  cachedInputPerMMicros: 160_000,
+  outputPerMMicros: 2_000_000,
+  batchDiscountPct: 50,
+  tiers: [],
+};
+
+const flat = (inputPerMMicros: number, batchDiscountPct = 50): PriceRates => ({
+  inputPerMMicros,
+  cachedInputPerMMicros: 0,
+  outputPerMMicros: 0,
+  batchDiscountPct,
+  tiers: [],
+});
+
+describe('costMicros', () => {
+  it('charges uncached, cached and completion tokens at their own rates', () => {
+    // (800·800000 + 200·160000 + 500·2000000) / 1e6 = 640 + 32 + 1000
+    expect(costMicros(pro, { promptTokens: 1000, cachedPromptTokens: 200, completionTokens: 500 })).toBe(1672);
+  });
+
+  it('applies the batch discount', () => {
+    expect(costMicros(pro, { promptTokens: 1000, cachedPromptTokens: 200, completionTokens: 500 }, { batch: true })).toBe(836);
+  });
+
+  it('rounds half-up, once per request', () => {
+    expect(costMicros(flat(500_000), { promptTokens: 1, cachedPromptTokens: 0, completionTokens: 0 })).toBe(1);
+    expect(costMicros(flat(499_999), { promptTokens: 1, cachedPromptTokens: 0, completionTokens: 0 })).toBe(0);
+    // 2.6 micros at 50% is 1.3 → 1. Rounding before the discount would give round(1.5) = 2.
+    expect(costMicros(flat(2_600_000), { promptTokens: 1, cachedPromptTokens: 0, completionTokens: 0 }, { batch: true })).toBe(1);
+    // Fractions of many tokens add up before rounding: 3 × 0.4 = 1.2 → 1, not 3 × round(0.4) = 0.
+    expect(costMicros(flat(400_000), { promptTokens: 3, cachedPromptTokens: 0, completionTokens: 0 })).toBe(1);
+  });
+
+  it('stays exact past 2^53 in the intermediate product', () => {
+    const usage = { promptTokens: 2 ** 31, cachedPromptTokens: 0, completionTokens: 0 };
+    expect(costMicros(flat(10_000_000_000, 0), usage)).toBe(21_474_836_480_000);
+  });
+
+  it('picks the prompt-length tier, bounds inclusive', () => {
+    const tiered: PriceRates = { ...pro, tiers: doubaoTiers({ input: 800_000, output: 2_000_000 }) };
+    expect(ratesFor(tiered, 32_768)).toEqual({ input: 800_000, cachedInput: 160_000, output: 2_000_000 });
+    expect(costMicros(tiered, { promptTokens: 32_768, cachedPromptTokens: 0, completionTokens: 0 })).toBe(26_214); // 26214.4
+    // 40000 · 1.2 + 100 · 3 = 48000 + 300
+    expect(costMicros(tiered, { promptTokens: 40_000, cachedPromptTokens: 0, completionTokens: 100 })).toBe(48_300);
+    // Beyond 128K: ×3 → 2.4 / 0.48 / 6 per token-million
+    expect(costMicros(tiered, { promptTokens: 200_000, cachedPromptTokens: 100_000, completionTokens: 1000 })).toBe(
+      240_000 + 48_000 + 6_000,
+    );
+  });
+
+  it('charges past the last bounded tier at the last tier', () => {
+    const capped: PriceRates = { ...pro, tiers: [{ upToPromptTokens: 10, input: 1_000_000, cachedInput: 0, output: 0 }] };
+    expect(costMicros(capped, { promptTokens: 20, cachedPromptTokens: 0, completionTokens: 0 })).toBe(20);
+  });
+
+  it('refuses impossible usage', () => {
+    expect(() => costMicros(pro, { promptTokens: 1, cachedPromptTokens: 2, completionTokens: 0 })).toThrow(RangeError);
+    expect(() => costMicros(pro, { promptTokens: -1, cachedPromptTokens: 0, completionTokens: 0 })).toThrow(RangeError);
+    expect(() => costMicros(pro, { promptTokens: 1.5, cachedPromptTokens: 0, completionTokens: 0 })).toThrow(RangeError);
+  });
+
+  it('is zero for zero tokens', () => {
+    expect(costMicros(pro, { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 })).toBe(0);
+  });
+});
+
+describe('micros conversions', () => {
+  it('parses decimal currency without floats', () => {
+    expect(microsFromDecimal('0.8')).toBe(800_000);
+    expect(microsFromDecimal('12.000001')).toBe(12_000_001);
+    expect(microsFromDecimal('100')).toBe(100_000_000);
+    expect(() => microsFromDecimal('0.0000001')).toThrow(RangeError);
+    expect(() => microsFromDecimal('-1')).toThrow(RangeError);
+  });
+
+  it('formats micros exactly', () => {
+    expect(formatMicros(1672)).toBe('0.001672');
+    expect(formatMicros(-12_500_000)).toBe('-12.500000');
+    expect(formatMicros(300_000)).toBe('0.300000');
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * What one request costs. Integer micros in, integer micros out, BigInt in between:
+ * tokens × rate can pass 2^53 for long prompts at high rates, and a float would
+ * round differently on different replicas. Rounding happens once, at the end.
+ */
+import type { Usage } from '../core/usage.js';
+import type { Currency } from '../store/schema.js';
+
+/** One prompt-length tier: applies while promptTokens ≤ upToPromptTokens (null = no upper bound). */
+export interface PriceTier {
+  upToPromptTokens: number | null;
+  /** Micros per 1,000,000 tokens. */
+  input: number;
+  cachedInput: number;
+  output: number;
+}
+
+/** The rates of a price row; all `…PerMMicros` are micros per 1,000,000 tokens. */
+export interface PriceRates {
+  inputPerMMicros: number;
+  cachedInputPerMMicros: number;
+  outputPerMMicros: number;
+  /** Percent taken off batch requests (50 = half price). */
+  batchDiscountPct: number;
+  /** Ascending by upToPromptTokens; empty = the flat rates above apply to every length. */
+  tiers: readonly PriceTier[];
+}
+
+/** A price version as stored in the catalog. */
+export interface Price extends PriceRates {
+  id: string;
+  modelId: string;
+  version: number;
+  currency: Currency;
+  /** Epoch ms from which this version applies. */
+  effectiveFrom: number;
+  createdAt: number;
+}
+
+export interface CostOptions {
+  batch?: boolean;
+}
+
+const PER = 1_000_000n;
+
+/** The rates that apply to a prompt of this length. */
+export function ratesFor(price: PriceRates, promptTokens: number): { input: number; cachedInput: number; output: number } {
+  if (price.tiers.length === 0) {
+    return { input: price.inputPerMMicros, cachedInput: price.cachedInputPerMMicros, output: price.outputPerMMicros };
+  }
+  const tier =
+    price.tiers.find((t) => t.upToPromptTokens === null || promptTokens <= t.upToPromptTokens) ??
+    // Longer than the last bounded tier: charge the highest tier rather than nothing.
+    price.tiers[price.tiers.length - 1]!;
+  return { input: tier.input, cachedInput: tier.cachedInput, output: tier.output };
+}
+
+/**
+ * cost = ((prompt − cached)·input + cached·cachedInput + completion·output) / 1e6,
+ * times (100 − batchDiscountPct)/100 for batch requests, rounded half-up once.
+ */
+export function costMicros(price: PriceRates, usage: Usage, options: CostOptions = {}): number {
+  const prompt = checkCount('promptTokens', usage.promptTokens);
+  const cached = checkCount('cachedPromptTokens', usage.cachedPromptTokens);
+  const completion = checkCount('completionTokens', usage.completionTokens);
+  if (cached > prompt) throw new RangeError(`cachedPromptTokens ${cached} > promptTokens ${prompt}`);
+  const rates = ratesFor(price, prompt);
+  const raw =
+    BigInt(prompt - cached) * BigInt(rates.input) +
+    BigInt(cached) * BigInt(rates.cachedInput) +
+    BigInt(completion) * BigInt(rates.output);
+  const discount = options.batch === true ? BigInt(price.batchDiscountPct) : 0n;
+  const numerator = raw * (100n - discount);
+  const denominator = PER * 100n;
+  // Half-up on a non-negative numerator: floor((n + d/2) / d); d is even, so d/2 is exact.
+  const cost = (numerator + denominator / 2n) / denominator;
+  if (cost > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`cost ${cost} micros exceeds 2^53`);
+  return Number(cost);
+}
+
+function checkCount(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+/** Parses micros from a decimal string of currency units without floats: "0.8" → 800000. */
+export function microsFromDecimal(amount: string): number {
+  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(amount.trim());
+  if (match === null) throw new RangeError(`not a currency amount with at most 6 decimals: ${amount}`);
+  const micros = BigInt(match[1]!) * PER + BigInt((match[2] ?? '').padEnd(6, '0'));
+  if (micros > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${amount} is too large`);
+  return Number(micros);
+}
+
+/** Micros → "12.345678" for display; exact. */
+export function formatMicros(micros: number): string {
+  const sign = micros < 0 ? '-' : '';
+  const abs = BigInt(Math.abs(micros));
+  const units = abs / PER;
+  const frac = (abs % PER).toString().padStart(6, '0');
+  return `${sign}${units}.${frac}`;
+}

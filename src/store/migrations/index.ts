@@ -1,0 +1,37 @@
+/**
+ * Every schema version, in code: the migrations ship inside the compiled package, so
+ * there is no folder to find at run time (Kysely's FileMigrationProvider would need one).
+ * Names sort in the order they apply; never edit or rename one that has shipped.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
+import * as initial from './001-initial.js';
+
+export const migrations: Readonly<Record<string, Migration>> = {
+  '001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
+
+export function migrator(db: Kysely<any>): Migrator {
+  return new Migrator({ db, provider });
+}
+
+/**
+ * Brings the schema up to date; safe to call on every start. On PostgreSQL several replicas
+ * may start at once: Kysely serialises them with an advisory lock. SQLite is one process's
+ * database: Kysely holds its single connection for the whole migration, so calls within a
+ * process are serialised too.
+ * Returns the names applied now (empty when already current); throws if one failed.
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const { error, results } = await migrator(db).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r: MigrationResult) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${describe(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { dialectOf, openDatabase, sqlitePath } from '../../src/store/database.js';
+import { migrateToLatest, migrations } from '../../src/store/migrations/index.js';
+import { dialects } from './dialects.js';
+
+const tables = [
+  'api_keys',
+  'endpoints',
+  'ledger_entries',
+  'prices',
+  'redeem_codes',
+  'reservations',
+  'tenant_balances',
+  'tenants',
+  'usage_records',
+];
+
+describe.each(dialects)('migrations on $name', (dialect) => {
+  it('apply on a fresh database, then do nothing the second time', async () => {
+    const store = await dialect.open({ migrate: false });
+    expect(dialectOf(store.db)).toBe(dialect.name);
+    expect(await migrateToLatest(store.db)).toEqual(Object.keys(migrations));
+    expect(await migrateToLatest(store.db)).toEqual([]);
+    const names = (await store.db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_'));
+    expect(names.sort()).toEqual(tables);
+  });
+
+  it('survive replicas migrating at the same time', async () => {
+    const first = await dialect.open({ migrate: false });
+    // Postgres: a second pool on the same database (its description is the URL, with no
+    // password here); SQLite: the same store twice, as one process holds one connection.
+    const second = dialect.name === 'postgres' ? await openDatabase(first.description) : first;
+    try {
+      const results = await Promise.all([migrateToLatest(first.db), migrateToLatest(second.db)]);
+      expect(results.flat()).toEqual(Object.keys(migrations));
+    } finally {
+      if (second !== first) await second.close();
+    }
+  });
+
+  it('store money columns as 64-bit integers that come back as JS numbers', async () => {
+    const store = await dialect.open();
+    const big = 2 ** 40 + 7;
+    await store.db
+      .insertInto('tenants')
+      .values({ id: 'ten_big', name: 'big', status: 'active', currency: 'CNY', tier: 'free', created_at: Date.now() })
+      .execute();
+    await store.db
+      .insertInto('tenant_balances')
+      .values({ tenant_id: 'ten_big', balance_micros: big, reserved_micros: 0, updated_at: big })
+      .execute();
+    const row = await store.db.selectFrom('tenant_balances').selectAll().executeTakeFirstOrThrow();
+    expect(row.balance_micros).toBe(big);
+    expect(row.updated_at).toBe(big);
+    expect(typeof row.balance_micros).toBe('number');
+  });
+
+  it('refuses rows the schema forbids', async () => {
+    const store = await dialect.open();
+    await expect(
+      store.db
+        .insertInto('tenants')
+        .values({ id: 'ten_x', name: 'x', status: 'gone' as 'active', currency: 'CNY', tier: 'free', created_at: 0 })
+        .execute(),
+    ).rejects.toThrow();
+    // Foreign keys are enforced (SQLite needs PRAGMA foreign_keys = ON for that).
+    await expect(
+      store.db
+        .insertInto('ledger_entries')
+        .values({ tenant_id: 'ten_nobody', kind: 'topup', amount_micros: 1, ref: 'x', created_at: 0 })
+        .execute(),
+    ).rejects.toThrow();
+  });
+});
+
+describe('openDatabase', () => {
+  it('reads sqlite: URLs and plain paths alike', () => {
+    expect(sqlitePath('sqlite:data/skylark.db')).toBe('data/skylark.db');
+    expect(sqlitePath('sqlite:///var/lib/skylark.db')).toBe('/var/lib/skylark.db');
+    expect(sqlitePath('/tmp/x.db')).toBe('/tmp/x.db');
+    expect(sqlitePath('sqlite::memory:')).toBe(':memory:');
+  });
+
+  it('opens SQLite in WAL mode with a busy timeout', async () => {
+    const store = await dialects[0]!.open();
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+    expect(mode.rows[0]?.journal_mode).toBe('wal');
+    const timeout = await sql<{ timeout: number }>`pragma busy_timeout`.execute(store.db);
+    expect(timeout.rows[0]?.timeout).toBe(5000);
+    const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+    expect(sync.rows[0]?.synchronous).toBe(1); // NORMAL
+  });
+
+  it('keeps passwords out of the description', async () => {
+    const store = await openDatabase('postgres://app:s3cret@127.0.0.1:1/x');
+    expect(store.description).not.toContain('s3cret');
+    await store.close();
+  });
+});
+
