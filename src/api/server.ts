@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { SkylarkError } from '../core/errors.js';
 import type { GatewayDeps } from '../gateway/request-context.js';
@@ -26,7 +26,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     loggerInstance: options.logger,
     // One access line per generation comes from the usage sink; Fastify's two lines per
     // request would double the logging cost on the hot path.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
