@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBillingCommands } from './billing-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerServeCommand } from './serve-command.js';
 
@@ -9,5 +10,6 @@ const program = new Command()
 
 registerServeCommand(program);
 registerModelCommands(program);
+registerBillingCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError } from '../config/load-config.js';
-import { startPlatform } from '../main.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -12,6 +10,9 @@ export function registerServeCommand(program: Command): void {
     .option('--data <dir>', 'data directory', './data')
     .option('--config <file>', 'YAML config file (engines and models)')
     .action(async (options: { host?: string; port?: number; data: string; config?: string }) => {
+      // Loaded here, not at the top: the server pulls in Fastify and llama.cpp, which every
+      // other command (tenant, key, topup…) would otherwise pay for at start-up.
+      const { startPlatform } = await import('../main.js');
       let platform;
       try {
         platform = await startPlatform({
@@ -26,7 +27,7 @@ export function registerServeCommand(program: Command): void {
           },
         });
       } catch (error) {
-        if (error instanceof ConfigError) {
+        if (error instanceof Error && error.name === 'ConfigError') {
           process.stderr.write(`${error.message}\n`);
           process.exit(2);
         }

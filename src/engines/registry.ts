@@ -16,6 +16,7 @@ const llamaCppOptions = z.strictObject({
   threads: z.number().int().min(1).optional(),
   gpu: z.union([z.literal('auto'), z.literal(false)]).optional(),
   batchSize: z.number().int().min(1).optional(),
+  flashAttention: z.union([z.literal('auto'), z.boolean()]).optional(),
 });
 
 const openAICompatibleOptions = z.strictObject({

@@ -48,16 +48,16 @@ export async function createEmbeddings(deps: GatewayDeps, body: unknown, context
 }
 
 function toTextInputs(input: string | string[] | number[] | number[][]): string[] {
-  if (typeof input === 'string') return [input];
-  if (input.every((item): item is string => typeof item === 'string')) {
-    input.forEach((text, index) => {
+  const texts = typeof input === 'string' ? [input] : input;
+  if (texts.every((item): item is string => typeof item === 'string')) {
+    texts.forEach((text, index) => {
       if (text === '') {
         throw new SkylarkError('invalid_request', `input[${index}] is empty; each input must contain text.`, {
           param: 'input',
         });
       }
     });
-    return input;
+    return texts;
   }
   throw new SkylarkError('unsupported_parameter', 'Token-array input is not supported; send text.', { param: 'input' });
 }

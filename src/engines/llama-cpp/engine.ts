@@ -38,6 +38,8 @@ export interface LlamaCppEngineOptions {
   threads?: number;
   gpu?: GpuSetting;
   batchSize?: number;
+  /** llama.cpp's flash attention; 'auto' (default) lets it decide per backend. */
+  flashAttention?: 'auto' | boolean;
 }
 
 /** What the generation functions need from a loaded engine. */
@@ -81,6 +83,7 @@ export class LlamaCppEngine implements Engine {
         sequences: this.options.parallel ?? 8,
         threads: this.threads(),
         ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
+        ...(this.options.flashAttention === undefined ? {} : { flashAttention: this.options.flashAttention }),
       });
       this.loaded = {
         llama,
