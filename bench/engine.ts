@@ -24,11 +24,13 @@ import { describeMachine } from './lib/machine.js';
 import { machineBusyMs, selfCpuMs } from './lib/processes.js';
 import { fixed, Samples, table, thousands } from './lib/stats.js';
 
-const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 2, quickWarmup: 1 }, ['tokens', 'streams', 'parallel', 'modes']);
+const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 2, quickWarmup: 1 }, ['tokens', 'streams', 'parallel', 'modes', 'flash-attention', 'threads']);
 const tokensPerRequest = Number(args.values.tokens ?? 128);
 const levels = String(args.values.streams ?? '1,4,8,16').split(',').map(Number);
 const modes = String(args.values.modes ?? 'rounds,sustained').split(',') as Mode[];
 const parallel = Number(args.values.parallel ?? Math.max(...levels));
+const flashAttention = args.values['flash-attention'] === undefined ? 'auto' : args.values['flash-attention'] === 'true';
+const threads = Number(args.values.threads ?? 1);
 const goal = { streams: 8, speedup: 3 };
 
 type Mode = 'rounds' | 'sustained';
@@ -129,12 +131,12 @@ function report(results: Level[]): void {
 
 async function main(): Promise<void> {
   console.log(`bench:engine — ${describeMachine()}`);
-  console.log(`LlamaCppEngine(parallel ${parallel}, threads 1), skylark-tiny; ${tokensPerRequest} tokens per request;` +
+  console.log(`LlamaCppEngine(parallel ${parallel}, threads ${threads}, flash attention ${flashAttention}), skylark-tiny; ${tokensPerRequest} tokens per request;` +
     ` ${args.duration} s per row after ${args.warmup} s warm-up`);
   const dir = await mkdtemp(join(tmpdir(), 'skylark-bench-engine-'));
   const modelPath = join(dir, 'skylark-tiny.gguf');
   await writeTinyModel(modelPath);
-  const engine = new LlamaCppEngine({ id: 'bench', modelPath, parallel, threads: 1, contextSize: Math.max(512, tokensPerRequest + 64) });
+  const engine = new LlamaCppEngine({ id: 'bench', modelPath, parallel, threads, flashAttention, contextSize: Math.max(512, tokensPerRequest + 64) });
   try {
     const loadStart = performance.now();
     await engine.start();

@@ -22,14 +22,28 @@ export async function sendEventStream(
     'x-accel-buffering': 'no',
     ...headers,
   });
+  // Events produced in the same tick (an upstream read holding several chunks) leave in one
+  // write; nothing waits for a later tick, so no event is held back in time.
+  let corked = false;
+  const write = (text: string): boolean => {
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(() => {
+        corked = false;
+        raw.uncork();
+      });
+    }
+    return raw.write(text);
+  };
   try {
     for await (const event of events) {
       if (raw.destroyed) break;
-      if (!raw.write(`data: ${JSON.stringify(event)}\n\n`)) await drained(raw);
+      if (!write(`data: ${JSON.stringify(event)}\n\n`)) await drained(raw);
     }
-    if (!raw.destroyed) raw.write('data: [DONE]\n\n');
+    if (!raw.destroyed) write('data: [DONE]\n\n');
   } catch (error) {
-    if (!raw.destroyed) raw.write(`data: ${JSON.stringify(errorBody(toSkylarkError(error)))}\n\n`);
+    if (!raw.destroyed) write(`data: ${JSON.stringify(errorBody(toSkylarkError(error)))}\n\n`);
   } finally {
     raw.end();
   }
