@@ -15,6 +15,17 @@ import { LlamaCppEngine } from './engines/llama-cpp/engine.js';
 import { ModelCatalog, type ModelEntry } from './gateway/model-catalog.js';
 import type { UsageSink } from './gateway/request-context.js';
 import { ensureAdminKey } from './cli/admin-key.js';
+import { storeLocation } from './cli/store-location.js';
+import { newId } from './core/ids.js';
+import { Ledger } from './billing/ledger.js';
+import { PriceCatalog, seedDoubaoPrices } from './billing/price-catalog.js';
+import { UsageWriter } from './billing/usage-writer.js';
+import { openDatabase, type Store } from './store/database.js';
+import { migrateToLatest } from './store/migrations/index.js';
+import { ApiKeys } from './tenancy/api-keys.js';
+import { Tenants } from './tenancy/tenants.js';
+import { KeyAccess, operatorTenantId } from './gateway/access.js';
+import { LedgerBilling } from './gateway/billing.js';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -30,6 +41,8 @@ export interface PlatformOptions {
 export interface Platform {
   url: string;
   adminKey: string;
+  store: Store;
+  usageWriter: UsageWriter;
   server: SkylarkServer;
   catalog: ModelCatalog;
   /** Resolves when every engine has finished loading (or failed to). */
@@ -71,9 +84,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }));
   const catalog = new ModelCatalog(entries);
   const usage: UsageSink = { record: (entry) => logger.info({ usage: entry }, 'generation') };
+  const { store, billing, usageWriter } = await openBilling(options.dataDir, env, entries, logger);
+  const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
   const server = buildServer({
-    deps: { catalog, usage, clock: systemClock },
-    adminKey,
+    deps: { catalog, usage, clock: systemClock, access, billing },
     bodyLimitBytes: config.server.bodyLimit,
     logger,
   });
@@ -103,10 +117,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stopped;
       await enginesLoaded;
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
-      logger.flush();
+      await usageWriter.close();
+      await store.close();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
 
-  return { url: address, adminKey, server, catalog, enginesLoaded, close };
+  return { url: address, adminKey, store, usageWriter, server, catalog, enginesLoaded, close };
 }
 
 function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
@@ -121,4 +137,40 @@ async function ensureTinyModel(path: string, logger: Logger): Promise<void> {
   if (existsSync(path)) return;
   await writeTinyModel(path);
   logger.info({ path }, 'generated the built-in tiny model');
+}
+
+/**
+ * The ledger behind every request: SQLite in the data dir, or DATABASE_URL. The admin key
+ * bills the built-in operator tenant (no balance limit, usage still recorded); models in
+ * the pro and lite tiers get Doubao-style prices when they have none; reservations left
+ * by an earlier process that died are released.
+ */
+async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entries: ModelEntry[], logger: Logger) {
+  const store = await openDatabase(storeLocation({ data: dataDir, env }));
+  await migrateToLatest(store.db);
+  const tenants = new Tenants(store.db);
+  if (!(await tenants.get(operatorTenantId))) {
+    await tenants.create({ id: operatorTenantId, name: 'operator', unlimited: true, tier: 'priority' }).catch(async (error) => {
+      if (!(await tenants.get(operatorTenantId))) throw error; // another replica created it first
+    });
+  }
+  const prices = new PriceCatalog(store.db);
+  await seedDoubaoPrices(prices, {
+    pro: entries.filter((entry) => entry.tier === 'pro').map((entry) => entry.id),
+    lite: entries.filter((entry) => entry.tier === 'lite').map((entry) => entry.id),
+  });
+  const ledger = new Ledger(store.db);
+  const owner = newId('gw');
+  // SQLite is one process's file, so every hold in it is from a dead predecessor. On a shared
+  // PostgreSQL other replicas are alive: release only holds older than any request lives.
+  const recovered = await ledger.recoverReservations(
+    owner,
+    store.dialect === 'sqlite' ? {} : { createdBefore: Date.now() - 15 * 60_000 },
+  );
+  if (recovered.released > 0) logger.warn(recovered, 'released reservations left by a stopped process');
+  const usageWriter = new UsageWriter(ledger, {
+    onFailure: (settlement, error) => logger.error({ settlement, err: error }, 'a usage row could not be written'),
+  });
+  const billing = new LedgerBilling(ledger, prices, usageWriter, systemClock, owner);
+  return { store, billing, usageWriter };
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { newId } from '../core/ids.js';
+import type { Principal } from '../gateway/access.js';
 import type { RequestContext } from '../gateway/request-context.js';
 
 interface Tracked extends RequestContext {
@@ -15,7 +16,7 @@ export class InFlightRequests {
   private readonly active = new Set<AbortController>();
   private idle: (() => void) | undefined;
 
-  begin(reply: FastifyReply): Tracked {
+  begin(reply: FastifyReply, principal: Principal): Tracked {
     const controller = new AbortController();
     this.active.add(controller);
     const onClose = () => {
@@ -25,6 +26,7 @@ export class InFlightRequests {
     return {
       requestId: newId('req').slice(4),
       signal: controller.signal,
+      principal,
       end: () => {
         reply.raw.off('close', onClose);
         this.active.delete(controller);

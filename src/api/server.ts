@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { SkylarkError } from '../core/errors.js';
 import type { GatewayDeps } from '../gateway/request-context.js';
-import { bearerAuthenticator } from './auth.js';
+import { attachPrincipal } from './principal.js';
 import { logIfInternal, sendError, toApiError } from './error-reply.js';
 import { InFlightRequests } from './in-flight.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
@@ -11,7 +11,6 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 
 export interface ServerOptions {
   deps: GatewayDeps;
-  adminKey: string;
   bodyLimitBytes: number;
   logger: FastifyBaseLogger;
 }
@@ -35,11 +34,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
   // The API takes JSON only; a text/plain body is a client mistake worth a 415, not a 400.
   app.removeContentTypeParser('text/plain');
   const inFlight = new InFlightRequests();
-  const authenticate = bearerAuthenticator(options.adminKey);
-
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/') || request.url.startsWith('/admin/')) authenticate(request);
-  });
+  attachPrincipal(app, options.deps);
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);

@@ -12,6 +12,7 @@ import {
 } from './generation.js';
 import { chatChunks } from './chat-stream.js';
 import { meteredParts } from './metering.js';
+import { holdForRequest } from './paid-request.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export type ChatCompletionResult =
@@ -41,8 +42,15 @@ export async function createChatCompletion(
   const responseFormat = toEngineResponseFormat(request);
   if (responseFormat) generation.responseFormat = responseFormat;
 
+  const hold = await holdForRequest(
+    deps,
+    context,
+    model,
+    generation.messages.map((message) => message.content),
+    generation.maxTokens,
+  );
   const parts = await startGeneration(
-    meteredParts(deps, model.engine.chat(generation), { context, model: model.id, endpoint: 'chat.completions' }),
+    meteredParts(deps, model.engine.chat(generation), { context, model: model.id, endpoint: 'chat.completions', hold }),
   );
   const id = `chatcmpl-${context.requestId}`;
   const created = Math.floor(deps.clock.wallNow().getTime() / 1000);

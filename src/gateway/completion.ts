@@ -5,6 +5,7 @@ import type { CompletionGeneration, GenerationPart } from '../engines/engine.js'
 import { systemFingerprint } from './chat-completion.js';
 import { collectGeneration, startGeneration, stoppedEarly, toSamplingOptions, toWireFinishReason, toWireUsage } from './generation.js';
 import { meteredParts } from './metering.js';
+import { holdForRequest } from './paid-request.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export type CompletionResult =
@@ -27,8 +28,9 @@ export async function createCompletion(deps: GatewayDeps, body: unknown, context
     ...(request.suffix ? { suffix: request.suffix } : {}),
     ...(request.user === undefined ? {} : { user: request.user }),
   };
+  const hold = await holdForRequest(deps, context, model, [prompt], generation.maxTokens);
   const parts = await startGeneration(
-    meteredParts(deps, model.engine.complete(generation), { context, model: model.id, endpoint: 'completions' }),
+    meteredParts(deps, model.engine.complete(generation), { context, model: model.id, endpoint: 'completions', hold }),
   );
   const base = {
     id: `cmpl-${context.requestId}`,

@@ -2,6 +2,7 @@ import { SkylarkError, toSkylarkError } from '../core/errors.js';
 import { parseRequest } from '../contracts/parse.js';
 import { embeddingRequestSchema } from '../contracts/completion-request.js';
 import type { EmbeddingList } from '../contracts/responses.js';
+import { holdForRequest } from './paid-request.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 /** POST /v1/embeddings: float arrays, or base64 of little-endian float32 as OpenAI's SDKs expect. */
@@ -9,8 +10,10 @@ export async function createEmbeddings(deps: GatewayDeps, body: unknown, context
   const request = parseRequest(embeddingRequestSchema, body);
   const model = deps.catalog.require(request.model, 'embeddings');
   const input = toTextInputs(request.input);
+  const hold = await holdForRequest(deps, context, model, input, 0);
   const started = deps.clock.now();
-  const record = (promptTokens: number, status: 'ok' | 'error', errorCode?: string) =>
+  const record = (promptTokens: number, status: 'ok' | 'error', errorCode?: string) => {
+    hold.settle({ promptTokens, completionTokens: 0, cachedPromptTokens: 0 }, status, deps.clock.now() - started);
     deps.usage.record({
       requestId: context.requestId,
       model: model.id,
@@ -20,6 +23,7 @@ export async function createEmbeddings(deps: GatewayDeps, body: unknown, context
       ...(errorCode ? { errorCode } : {}),
       durationMs: deps.clock.now() - started,
     });
+  };
   let result;
   try {
     result = await model.engine.embed({

@@ -1,15 +1,17 @@
 import { zeroUsage, type Usage } from '../core/usage.js';
 import type { GenerationPart } from '../engines/engine.js';
+import type { Hold } from './billing.js';
 import type { GatewayDeps, RequestContext, UsageEntry } from './request-context.js';
 
 interface MeterLabels {
   context: RequestContext;
   model: string;
   endpoint: UsageEntry['endpoint'];
+  hold: Hold;
 }
 
 /**
- * Passes parts through untouched and records usage exactly once, from the terminal part —
+ * Passes parts through untouched and settles usage exactly once, from the terminal part —
  * or, when the consumer stops early (client gone), from the last usage seen, which the
  * engine's own abort path reports as the tokens actually produced.
  */
@@ -23,6 +25,7 @@ export async function* meteredParts(
   const record = (usage: Usage, status: UsageEntry['status'], errorCode?: string) => {
     if (recorded) return;
     recorded = true;
+    labels.hold.settle(usage, status, deps.clock.now() - started);
     deps.usage.record({
       requestId: labels.context.requestId,
       model: labels.model,

@@ -1,5 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Usage } from '../core/usage.js';
+import type { Principal } from './access.js';
+import type { Hold, HoldRequest } from './billing.js';
 import type { ModelCatalog } from './model-catalog.js';
 
 /** What a use case knows about the request it serves, free of HTTP. */
@@ -7,6 +9,7 @@ export interface RequestContext {
   requestId: string;
   /** Aborted when the client goes away or the server shuts down. */
   signal: AbortSignal;
+  principal: Principal;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */
@@ -28,4 +31,6 @@ export interface GatewayDeps {
   catalog: ModelCatalog;
   usage: UsageSink;
   clock: Clock;
+  access: { authenticate(authorization: string | undefined): Promise<Principal> };
+  billing: { hold(request: HoldRequest): Promise<Hold> };
 }

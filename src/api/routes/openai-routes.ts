@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { principalOf } from '../principal.js';
 import { createChatCompletion } from '../../gateway/chat-completion.js';
 import { createCompletion } from '../../gateway/completion.js';
 import { createEmbeddings } from '../../gateway/embeddings.js';
@@ -13,8 +14,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
   /** Runs one use case as a tracked request and sends its JSON or event stream. */
   const generation =
     (useCase: (deps: GatewayDeps, body: unknown, context: RequestContext) => Promise<UseCaseResult>) =>
-    async (request: { body: unknown }, reply: FastifyReply) => {
-      const context = inFlight.begin(reply);
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const context = inFlight.begin(reply, principalOf(request));
       try {
         const result = await useCase(deps, request.body, context);
         if (result.stream) {
