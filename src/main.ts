@@ -20,6 +20,7 @@ import { newId } from './core/ids.js';
 import { Ledger } from './billing/ledger.js';
 import { PriceCatalog, seedDoubaoPrices } from './billing/price-catalog.js';
 import { UsageWriter } from './billing/usage-writer.js';
+import { RateLimiter } from './billing/rate-limiter.js';
 import { openDatabase, type Store } from './store/database.js';
 import { migrateToLatest } from './store/migrations/index.js';
 import { ApiKeys } from './tenancy/api-keys.js';
@@ -87,7 +88,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const { store, billing, usageWriter } = await openBilling(options.dataDir, env, entries, logger);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
   const server = buildServer({
-    deps: { catalog, usage, clock: systemClock, access, billing },
+    deps: { catalog, usage, clock: systemClock, access, billing, limits: new RateLimiter(systemClock) },
     bodyLimitBytes: config.server.bodyLimit,
     logger,
   });

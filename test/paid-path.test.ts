@@ -41,7 +41,7 @@ function liteCost(row: { prompt_tokens: number; cached_tokens: number; completio
   return Math.floor((perMillion + 500_000) / 1_000_000);
 }
 
-async function tenantWithKey(options: { scopes?: string[] } = {}) {
+async function tenantWithKey(options: { scopes?: string[]; rpm?: number; tpm?: number } = {}) {
   const tenant = await tenants.create({ name: `t-${Math.random()}` });
   const { key, apiKey } = await keys.create({ tenantId: tenant.id, name: 'test', ...options });
   return { tenant, key, apiKey };
@@ -119,5 +119,30 @@ describe('the paid request path', () => {
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(403);
     const admin = await fetch(`${sky.url}/admin/engines`, { headers: { authorization: `Bearer ${key}` } });
     expect(admin.status).toBe(403);
+  });
+
+  it("enforces the key's RPM with 429, Retry-After and x-ratelimit headers on every response", async () => {
+    const { tenant, key } = await tenantWithKey({ rpm: 2, tpm: 100_000 });
+    await ledger.topUp(tenant.id, 1_000_000, 'test');
+    const post = () =>
+      fetch(`${sky.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...ask, max_tokens: 10 }),
+      });
+    const first = await post();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit-requests')).toBe('2');
+    expect(first.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+    expect(first.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+    expect(Number(first.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(100_000);
+    expect((await post()).status).toBe(200);
+    const refused = await post();
+    expect(refused.status).toBe(429);
+    expect((await refused.json()).error.code).toBe('rate_limit_exceeded');
+    // One request refills every 30 s at 2 RPM.
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(25);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+    expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
   });
 });

@@ -27,6 +27,7 @@ export class InFlightRequests {
       requestId: newId('req').slice(4),
       signal: controller.signal,
       principal,
+      responseHeaders: {},
       end: () => {
         reply.raw.off('close', onClose);
         this.active.delete(controller);

@@ -11,6 +11,8 @@ export interface Principal {
   operator: boolean;
   /** Model ids the key may use; empty = all. */
   scopes: string[];
+  /** The key's limits; null for the operator, who is not rate limited. */
+  limits: { rpm: number; tpm: number } | null;
 }
 
 export const operatorTenantId = 'ten_operator';
@@ -45,7 +47,7 @@ export class KeyAccess {
     }
     const keyDigest = digest(key);
     if (timingSafeEqual(keyDigest, this.adminDigest)) {
-      return { tenantId: operatorTenantId, keyId: null, operator: true, scopes: [] };
+      return { tenantId: operatorTenantId, keyId: null, operator: true, scopes: [], limits: null };
     }
     const cacheKey = keyDigest.toString('hex');
     const now = this.clock.now();
@@ -62,7 +64,14 @@ export class KeyAccess {
   private async lookUp(key: string): Promise<Principal | SkylarkError> {
     const result = await this.keys.authenticate(key);
     if (result.ok) {
-      return { tenantId: result.tenant.id, keyId: result.apiKey.id, operator: false, scopes: result.apiKey.scopes };
+      const { apiKey } = result;
+      return {
+        tenantId: result.tenant.id,
+        keyId: apiKey.id,
+        operator: false,
+        scopes: apiKey.scopes,
+        limits: { rpm: apiKey.rpm, tpm: apiKey.tpm },
+      };
     }
     const why = {
       unknown_key: `Incorrect API key provided: ${redact(key)}.`,

@@ -1,4 +1,6 @@
+import { SkylarkError } from '../core/errors.js';
 import { estimateTokens } from '../core/tokens.js';
+import { rateLimitHeaders } from '../billing/rate-limiter.js';
 import { assertScope } from './access.js';
 import type { Hold } from './billing.js';
 import type { ModelEntry } from './model-catalog.js';
@@ -25,11 +27,36 @@ export async function holdForRequest(
     0,
   );
   const room = model.contextWindow === null ? defaultCompletionCap : Math.max(1, model.contextWindow - promptTokensEstimate);
-  return deps.billing.hold({
+  const maxCompletionTokens = maxTokens ?? room;
+  const admission = admit(deps, context, promptTokensEstimate + maxCompletionTokens);
+  const hold = await deps.billing.hold({
     principal: context.principal,
     requestId: context.requestId,
     modelId: model.id,
     promptTokensEstimate,
-    maxCompletionTokens: maxTokens ?? room,
+    maxCompletionTokens,
   });
+  return {
+    settle: (usage, status, generationMs) => {
+      admission?.settle(usage.promptTokens + usage.completionTokens);
+      hold.settle(usage, status, generationMs);
+    },
+  };
+}
+
+/** RPM/TPM for the key; the state goes out as x-ratelimit-* headers on every response. */
+function admit(deps: GatewayDeps, context: RequestContext, estimatedTokens: number) {
+  const { principal } = context;
+  if (!principal.limits || !principal.keyId) return undefined;
+  const admission = deps.limits.admit(principal.keyId, principal.limits, estimatedTokens);
+  Object.assign(context.responseHeaders, rateLimitHeaders(admission.requests, admission.tokens));
+  if (!admission.ok) {
+    throw new SkylarkError(
+      'rate_limit_exceeded',
+      `Rate limit reached for ${admission.exceeded} per minute (limit ${admission[admission.exceeded].limit}). ` +
+        `Try again in ${Math.ceil(admission.retryAfterMs / 1000)}s.`,
+      { retryAfterMs: admission.retryAfterMs },
+    );
+  }
+  return admission;
 }

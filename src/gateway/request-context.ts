@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { Usage } from '../core/usage.js';
+import type { RateLimiter } from '../billing/rate-limiter.js';
 import type { Principal } from './access.js';
 import type { Hold, HoldRequest } from './billing.js';
 import type { ModelCatalog } from './model-catalog.js';
@@ -10,6 +11,8 @@ export interface RequestContext {
   /** Aborted when the client goes away or the server shuts down. */
   signal: AbortSignal;
   principal: Principal;
+  /** Headers the response carries whatever its outcome (rate-limit state). */
+  responseHeaders: Record<string, string>;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */
@@ -33,4 +36,5 @@ export interface GatewayDeps {
   clock: Clock;
   access: { authenticate(authorization: string | undefined): Promise<Principal> };
   billing: { hold(request: HoldRequest): Promise<Hold> };
+  limits: RateLimiter;
 }

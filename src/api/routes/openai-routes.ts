@@ -18,11 +18,16 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
       const context = inFlight.begin(reply, principalOf(request));
       try {
         const result = await useCase(deps, request.body, context);
+        const headers = { ...context.responseHeaders, 'x-request-id': context.requestId };
         if (result.stream) {
-          await sendEventStream(reply, result.chunks, { 'x-request-id': context.requestId });
+          await sendEventStream(reply, result.chunks, headers);
           return reply;
         }
-        return reply.header('x-request-id', context.requestId).send(result.body);
+        return reply.headers(headers).send(result.body);
+      } catch (error) {
+        // Errors (429 above all) carry the rate-limit state too; the error handler sends them.
+        reply.headers({ ...context.responseHeaders, 'x-request-id': context.requestId });
+        throw error;
       } finally {
         context.end();
       }
