@@ -29,13 +29,19 @@ export async function holdForRequest(
   const room = model.contextWindow === null ? defaultCompletionCap : Math.max(1, model.contextWindow - promptTokensEstimate);
   const maxCompletionTokens = maxTokens ?? room;
   const admission = admit(deps, context, promptTokensEstimate + maxCompletionTokens);
-  const hold = await deps.billing.hold({
-    principal: context.principal,
-    requestId: context.requestId,
-    modelId: model.id,
-    promptTokensEstimate,
-    maxCompletionTokens,
-  });
+  let hold: Hold;
+  try {
+    hold = await deps.billing.hold({
+      principal: context.principal,
+      requestId: context.requestId,
+      modelId: model.id,
+      promptTokensEstimate,
+      maxCompletionTokens,
+    });
+  } catch (error) {
+    admission?.settle(0); // refused for money: its tokens go back to the key's minute
+    throw error;
+  }
   return {
     settle: (usage, status, generationMs) => {
       admission?.settle(usage.promptTokens + usage.completionTokens);
