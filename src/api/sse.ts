@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { FastifyReply } from 'fastify';
 import { errorBody } from './error-reply.js';
 import { toSkylarkError } from '../core/errors.js';
@@ -38,7 +39,12 @@ export async function sendEventStream(
   };
   try {
     for await (const event of events) {
-      if (raw.destroyed) break;
+      if (raw.destroyed) {
+        // Let the 'close' event abort the request first, so metering drains the engine's
+        // abort ending and bills the tokens actually produced instead of none.
+        if (!raw.closed) await once(raw, 'close');
+        break;
+      }
       if (!write(`data: ${JSON.stringify(event)}\n\n`)) await drained(raw);
     }
     if (!raw.destroyed) write('data: [DONE]\n\n');
