@@ -2,6 +2,7 @@ import { SkylarkError, toSkylarkError } from '../core/errors.js';
 import { parseRequest } from '../contracts/parse.js';
 import { embeddingRequestSchema } from '../contracts/completion-request.js';
 import type { EmbeddingList } from '../contracts/responses.js';
+import { settleUsage } from './metering.js';
 import { holdForRequest } from './paid-request.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
@@ -12,18 +13,9 @@ export async function createEmbeddings(deps: GatewayDeps, body: unknown, context
   const input = toTextInputs(request.input);
   const hold = await holdForRequest(deps, context, model, input, 0);
   const started = deps.clock.now();
-  const record = (promptTokens: number, status: 'ok' | 'error', errorCode?: string) => {
-    hold.settle({ promptTokens, completionTokens: 0, cachedPromptTokens: 0 }, status, deps.clock.now() - started);
-    deps.usage.record({
-      requestId: context.requestId,
-      model: model.id,
-      endpoint: 'embeddings',
-      usage: { promptTokens, completionTokens: 0, cachedPromptTokens: 0 },
-      status,
-      ...(errorCode ? { errorCode } : {}),
-      durationMs: deps.clock.now() - started,
-    });
-  };
+  const labels = { context, model: model.id, endpoint: 'embeddings' as const, hold };
+  const record = (promptTokens: number, status: 'ok' | 'error', errorCode?: string) =>
+    settleUsage(deps, labels, started, { promptTokens, completionTokens: 0, cachedPromptTokens: 0 }, status, errorCode);
   let result;
   try {
     result = await model.engine.embed({

@@ -11,6 +11,31 @@ interface MeterLabels {
 }
 
 /**
+ * A request's usage, settled into the ledger (through its hold) and logged. The one place
+ * both happen, for generations and embeddings alike; call it once per request.
+ */
+export function settleUsage(
+  deps: GatewayDeps,
+  labels: MeterLabels,
+  started: number,
+  usage: Usage,
+  status: UsageEntry['status'],
+  errorCode?: string,
+): void {
+  const elapsed = deps.clock.now() - started;
+  labels.hold.settle(usage, status, elapsed);
+  deps.usage.record({
+    requestId: labels.context.requestId,
+    model: labels.model,
+    endpoint: labels.endpoint,
+    usage,
+    status,
+    ...(errorCode === undefined ? {} : { errorCode }),
+    durationMs: elapsed,
+  });
+}
+
+/**
  * Passes parts through untouched and settles usage exactly once, from the terminal part —
  * or, when the consumer stops early (client gone), from the last usage seen, which the
  * engine's own abort path reports as the tokens actually produced.
@@ -25,16 +50,7 @@ export async function* meteredParts(
   const record = (usage: Usage, status: UsageEntry['status'], errorCode?: string) => {
     if (recorded) return;
     recorded = true;
-    labels.hold.settle(usage, status, deps.clock.now() - started);
-    deps.usage.record({
-      requestId: labels.context.requestId,
-      model: labels.model,
-      endpoint: labels.endpoint,
-      usage,
-      status,
-      ...(errorCode === undefined ? {} : { errorCode }),
-      durationMs: deps.clock.now() - started,
-    });
+    settleUsage(deps, labels, started, usage, status, errorCode);
   };
   const iterator = parts[Symbol.asyncIterator]();
   try {
