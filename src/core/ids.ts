@@ -15,14 +15,20 @@ function randomByte(): number {
   return pool[offset++]!;
 }
 
-/** A random id with a readable prefix, like OpenAI's `chatcmpl-…`. 24 chars of base62 ≈ 142 bits. */
-export function newId(prefix: string, length = 24): string {
+/** Crypto-random characters from `chars` (at most 256 of them), each equally likely. */
+export function randomString(length: number, chars: string = alphabet): string {
+  // Rejection sampling: bytes past the last whole multiple of chars.length would bias the start.
+  const limit = 256 - (256 % chars.length);
   let out = '';
   for (let i = 0; i < length; i++) {
-    // Rejection sampling keeps every character equally likely (256 is not a multiple of 62).
     let byte = randomByte();
-    while (byte >= 248) byte = randomByte();
-    out += alphabet[byte % alphabet.length];
+    while (byte >= limit) byte = randomByte();
+    out += chars[byte % chars.length];
   }
-  return `${prefix}-${out}`;
+  return out;
+}
+
+/** A random id with a readable prefix, like OpenAI's `chatcmpl-…`. 24 chars of base62 ≈ 142 bits. */
+export function newId(prefix: string, length = 24): string {
+  return `${prefix}-${randomString(length)}`;
 }

@@ -1,10 +1,9 @@
 /** Ids for billing rows. Random parts come from core's newId (base62, crypto-random). */
-import { randomBytes } from 'node:crypto';
-import { newId } from './ids.js';
+import { randomString } from './ids.js';
 
 /** `ten_…`, `key_…`: an underscore prefix like Stripe's, so ids and keys never look alike. */
 export function billingId(prefix: string, length = 20): string {
-  return `${prefix}_${newId('x', length).slice(2)}`;
+  return `${prefix}_${randomString(length)}`;
 }
 
 /** Volcano Ark's endpoint form: `ep-20250101123045-ab1cd` (UTC timestamp, 5 random base36). */
@@ -13,7 +12,5 @@ export function endpointId(at: Date = new Date()): string {
   const stamp =
     `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}` +
     `${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
-  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
-  const suffix = [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
-  return `ep-${stamp}-${suffix}`;
+  return `ep-${stamp}-${randomString(5, '0123456789abcdefghijklmnopqrstuvwxyz')}`;
 }
