@@ -3,7 +3,7 @@
  * It cruises the compiled JavaScript in dist/ (TypeScript 7's compiler has no JS API for
  * dependency-cruiser to parse .ts with), so type-only imports are not checked.
  */
-const concreteEngines = '^dist/src/engines/(llama-cpp|openai-compatible|gguf)/';
+const concreteEngines = '^dist/src/engines/(llama-cpp|openai-compatible|gguf|sim)/';
 
 module.exports = {
   forbidden: [
@@ -27,6 +27,12 @@ module.exports = {
       to: { path: '^dist/src/', pathNot: '^dist/src/(core|engines)/' },
     },
     {
+      name: 'scheduler-knows-no-sql-or-http',
+      severity: 'error',
+      from: { path: '^dist/src/scheduler/' },
+      to: { path: ['^dist/src/', 'node_modules/(fastify|@fastify|kysely|pg|better-sqlite3|ioredis)/'], pathNot: '^dist/src/(core|scheduler)/|^dist/src/engines/engine\\.js$' },
+    },
+    {
       name: 'store-imports-only-core',
       severity: 'error',
       from: { path: '^dist/src/store/' },
@@ -37,6 +43,37 @@ module.exports = {
       severity: 'error',
       from: { path: '^dist/src/(billing|tenancy)/' },
       to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|billing|tenancy)/' },
+    },
+    {
+      name: 'apps-sit-on-the-store',
+      severity: 'error',
+      from: { path: '^dist/src/apps/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|apps)/' },
+    },
+    {
+      // The web app is compiled to dist/web-check by `npm run build:web` for this check only.
+      name: 'web-imports-only-contracts',
+      severity: 'error',
+      from: { path: '^dist/web-check/web/' },
+      to: { path: '^dist/web-check/src/', pathNot: '^dist/web-check/src/contracts/' },
+    },
+    {
+      name: 'web-imports-resolve',
+      severity: 'error',
+      from: { path: '^dist/web-check/web/' },
+      to: { couldNotResolve: true, pathNot: '\\.css$' },
+    },
+    {
+      name: 'web-runs-in-the-browser',
+      severity: 'error',
+      from: { path: '^dist/web-check/web/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'web-never-imports-server-libraries',
+      severity: 'error',
+      from: { path: '^dist/web-check/web/' },
+      to: { path: 'node_modules/(fastify|@fastify|kysely|pg|better-sqlite3|node-llama-cpp|undici|ioredis|pino|zod)/' },
     },
     {
       name: 'gateway-uses-the-engine-interface-only',

@@ -14,10 +14,12 @@ import { jsonLoad, type LoadResult, type LoadTarget } from './lib/json-load.js';
 import { describeMachine } from './lib/machine.js';
 import { canPin, cpuTimeMs, machineBusyMs, pinSelf, selfCpuMs, spawnNode, waitForLine, waitForOk, type Spawned } from './lib/processes.js';
 import { streamLoad } from './lib/stream-load.js';
+import { benchTenantKey, measureAtRate, reportAtRate } from './gateway-billing.js';
 import { fixed, signed, table, thousands } from './lib/stats.js';
 
-const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 1.5, quickWarmup: 0.75 }, ['log-levels']);
+const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 1.5, quickWarmup: 0.75 }, ['log-levels', 'rate']);
 const logLevels = String(args.values['log-levels'] ?? 'warn,info').split(',');
+const billingRate = Number(args.values.rate ?? 1000);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const adminKey = 'sk-bench-admin-key';
 const goals = { cpuMsPerRequest: 0.3, addedP50Ms: 0.5, addedTtftMs: 1, requestsPerSecond: 3000 };
@@ -76,7 +78,7 @@ async function startGateway(upstreamUrl: string, dir: string, level: string): Pr
     'engines:',
     `  remote: { kind: openai-compatible, baseUrl: ${upstreamUrl} }`,
     'models:',
-    '  - { id: bench-model, engine: remote, upstreamModel: fake-ok, capabilities: [chat, completions] }',
+    '  - { id: bench-model, engine: remote, upstreamModel: fake-ok, tier: lite, capabilities: [chat, completions] }',
     '',
   ].join('\n'));
   // The log goes to a file, as under a process manager; a pipe would charge its reading to core 1.
@@ -177,6 +179,22 @@ async function main(): Promise<void> {
       gateway = undefined;
     }
     report(rows);
+
+    // The billing-on column: the whole paid path at a fixed rate.
+    const started = await startGateway(upstreamUrl, dir, 'info');
+    gateway = started.proc;
+    const tenantKey = await benchTenantKey(join(dir, 'data'));
+    const paced = (origin: string, model: string, key?: string) => {
+      const t = target(origin, model, 'json', key !== undefined);
+      if (key !== undefined) t.headers = { ...t.headers, authorization: `Bearer ${key}` };
+      return t;
+    };
+    const rateRows = [
+      await measureAtRate('direct', paced(upstreamOrigin, 'fake-ok'), billingRate, args.duration, args.warmup),
+      await measureAtRate('skylark (operator key)', paced(started.origin, 'bench-model', adminKey), billingRate, args.duration, args.warmup, gateway),
+      await measureAtRate('skylark (tenant key, paid path)', paced(started.origin, 'bench-model', tenantKey), billingRate, args.duration, args.warmup, gateway),
+    ];
+    reportAtRate(rateRows, billingRate);
   } finally {
     await cleanup();
   }

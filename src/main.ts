@@ -13,20 +13,19 @@ import type { Engine } from './engines/engine.js';
 import { writeTinyModel } from './engines/gguf/tiny-model.js';
 import { LlamaCppEngine } from './engines/llama-cpp/engine.js';
 import { ModelCatalog, type ModelEntry } from './gateway/model-catalog.js';
-import type { UsageSink } from './gateway/request-context.js';
+import type { GatewayDeps, UsageSink } from './gateway/request-context.js';
+import { openConsumer } from './wiring/consumer.js';
 import { ensureAdminKey } from './cli/admin-key.js';
-import { storeLocation } from './cli/store-location.js';
-import { newId } from './core/ids.js';
-import { Ledger } from './billing/ledger.js';
-import { PriceCatalog, seedDoubaoPrices } from './billing/price-catalog.js';
-import { UsageWriter } from './billing/usage-writer.js';
-import { RateLimiter } from './billing/rate-limiter.js';
-import { openDatabase, type Store } from './store/database.js';
-import { migrateToLatest } from './store/migrations/index.js';
 import { ApiKeys } from './tenancy/api-keys.js';
-import { Tenants } from './tenancy/tenants.js';
-import { KeyAccess, operatorTenantId } from './gateway/access.js';
-import { LedgerBilling } from './gateway/billing.js';
+import { KeyAccess } from './gateway/access.js';
+import { microsFromDecimal } from './core/money.js';
+import { Dispatch, engineReplica } from './gateway/dispatch.js';
+import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
+import type { SkylarkConfig } from './config/config-schema.js';
+import { accountServices } from './gateway/accounts.js';
+import { openBilling } from './wiring/open-billing.js';
+import type { Store } from './store/database.js';
+import type { UsageWriter } from './billing/usage-writer.js';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -78,19 +77,32 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     tier: model.tier,
     capabilities: model.capabilities,
     contextWindow: model.contextWindow ?? null,
-    engine: engines.get(model.engine)!,
+    engine: engines.get(model.engine[0]!)!,
+    replicas: model.engine.map((id) => engines.get(id)!),
+    fallbacks: model.fallbacks,
     engineModel: model.upstreamModel ?? model.id,
     ownedBy: model.ownedBy,
     created,
   }));
   const catalog = new ModelCatalog(entries);
   const usage: UsageSink = { record: (entry) => logger.info({ usage: entry }, 'generation') };
-  const { store, billing, usageWriter } = await openBilling(options.dataDir, env, entries, logger);
+  const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
+  const dispatch = openDispatch(engines, entries, config.scheduler);
+  const replicaCosts = {
+    currency: config.costs.currency,
+    perHourMicros: Object.fromEntries(Object.entries(config.costs.perHour).map(([engine, amount]) => [engine, microsFromDecimal(amount)])),
+  };
+  const deps: GatewayDeps = {
+    catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
+  };
+  const consumer = await openConsumer(store, deps, { env, logger });
   const server = buildServer({
-    deps: { catalog, usage, clock: systemClock, access, billing, limits: new RateLimiter(systemClock) },
+    deps,
     bodyLimitBytes: config.server.bodyLimit,
     logger,
+    consumer: { deps: consumer.deps, shutdownGraceMs: config.server.shutdownGraceMs },
+    webRoot: consumer.webRoot,
   });
 
   // Listen before loading weights so /healthz and /readyz answer while engines load.
@@ -118,12 +130,36 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stopped;
       await enginesLoaded;
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
+      dispatch.close();
       await usageWriter.close();
+      await closeShared();
       await store.close();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
 
   return { url: address, adminKey, store, usageWriter, server, catalog, enginesLoaded, close };
+}
+
+/** The scheduler over this process's engines: each engine is a replica of the models it serves. */
+function openDispatch(engines: ReadonlyMap<string, Engine>, entries: readonly ModelEntry[], options: SkylarkConfig['scheduler']): Dispatch {
+  const replicas = [...engines.values()].map((engine) =>
+    engineReplica(engine, entries.filter((entry) => entry.replicas.includes(engine)).map((entry) => entry.id)),
+  );
+  const scheduler = createScheduler({
+    clock: systemClock,
+    replicas,
+    policy: options.policy,
+    config: {
+      // A place in line at most once a second per waiting stream: enough to watch, cheap to send.
+      progressMinIntervalMs: 1000,
+      // Models here are anything from a tiny CPU model to a 70B cluster: no prior fits all,
+      // so nothing is refused for a long wait until a model's service time has been measured.
+      minMeasuredToRefuse: options.minMeasuredToRefuse,
+      ...(options.tierMaxWaitMs ? { tierMaxWaitMs: { ...defaultSchedulerConfig.tierMaxWaitMs, ...options.tierMaxWaitMs } } : {}),
+      ...(options.maxQueuedPerTenant ? { maxQueuedPerTenant: options.maxQueuedPerTenant } : {}),
+    },
+  });
+  return new Dispatch(scheduler, engines, systemClock);
 }
 
 function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
@@ -138,40 +174,4 @@ async function ensureTinyModel(path: string, logger: Logger): Promise<void> {
   if (existsSync(path)) return;
   await writeTinyModel(path);
   logger.info({ path }, 'generated the built-in tiny model');
-}
-
-/**
- * The ledger behind every request: SQLite in the data dir, or DATABASE_URL. The admin key
- * bills the built-in operator tenant (no balance limit, usage still recorded); models in
- * the pro and lite tiers get Doubao-style prices when they have none; reservations left
- * by an earlier process that died are released.
- */
-async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entries: ModelEntry[], logger: Logger) {
-  const store = await openDatabase(storeLocation({ data: dataDir, env }));
-  await migrateToLatest(store.db);
-  const tenants = new Tenants(store.db);
-  if (!(await tenants.get(operatorTenantId))) {
-    await tenants.create({ id: operatorTenantId, name: 'operator', unlimited: true, tier: 'priority' }).catch(async (error) => {
-      if (!(await tenants.get(operatorTenantId))) throw error; // another replica created it first
-    });
-  }
-  const prices = new PriceCatalog(store.db);
-  await seedDoubaoPrices(prices, {
-    pro: entries.filter((entry) => entry.tier === 'pro').map((entry) => entry.id),
-    lite: entries.filter((entry) => entry.tier === 'lite').map((entry) => entry.id),
-  });
-  const ledger = new Ledger(store.db);
-  const owner = newId('gw');
-  // SQLite is one process's file, so every hold in it is from a dead predecessor. On a shared
-  // PostgreSQL other replicas are alive: release only holds older than any request lives.
-  const recovered = await ledger.recoverReservations(
-    owner,
-    store.dialect === 'sqlite' ? {} : { createdBefore: Date.now() - 15 * 60_000 },
-  );
-  if (recovered.released > 0) logger.warn(recovered, 'released reservations left by a stopped process');
-  const usageWriter = new UsageWriter(ledger, {
-    onFailure: (settlement, error) => logger.error({ settlement, err: error }, 'a usage row could not be written'),
-  });
-  const billing = new LedgerBilling(ledger, prices, usageWriter, systemClock, owner);
-  return { store, billing, usageWriter };
 }

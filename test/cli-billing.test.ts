@@ -4,42 +4,15 @@
  * and on PostgreSQL (DATABASE_URL). Each spawn costs most of a second, so independent
  * commands run side by side and each test checks a whole story.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../src/store/database.js';
+import { migrations } from '../src/store/migrations/index.js';
 import './store/provided-context.js';
-import { repoRoot } from './support/paths.js';
+import { runCliToEnd, type Finished } from './support/cli-process.js';
 import { createDatabase, postgresUrlKey, startPostgres, type PostgresServer } from './support/postgres.js';
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `skylark ARGS` to the end. stdout and stderr apart: --json output must be clean. */
-function runCliToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<Finished> {
-  if (!existsSync(join(repoRoot, 'dist/src/cli/main.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the CLI tests');
-  }
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/skylark.js'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, SKYLARK_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A failure as the commands promise it: exit 2, one stderr line, no stack trace. */
 function expectInputError(result: Finished, message: string | RegExp): void {
@@ -102,7 +75,7 @@ describe.each(['sqlite', 'postgres'] as const)('skylark admin commands on %s', (
   });
 
   it('migrates, creates a tenant, keys, prices and an endpoint, and refuses bad input with exit 2', async () => {
-    expect(json(await cli('migrate', '--json')).applied).toEqual(['001-initial']);
+    expect(json(await cli('migrate', '--json')).applied).toEqual(Object.keys(migrations));
 
     const [created, badTier, priceV1, unknownTenant, noTenant] = await Promise.all([
       cli('tenant', 'create', 'Acme Corp', '--tier', 'priority', '--currency', 'CNY', '--json'),

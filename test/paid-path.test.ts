@@ -2,21 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { Ledger } from '../src/billing/ledger.js';
 import { ApiKeys } from '../src/tenancy/api-keys.js';
-import { Tenants } from '../src/tenancy/tenants.js';
 import { startTestPlatform, tinyModelConfig, type TestPlatform } from './support/platform.js';
 import { sseData } from './support/sse.js';
 import { tinyTokenId } from './support/tiny-vocab.js';
+import { tenantWithKey as newTenantWithKey } from './support/tenants.js';
 
 let sky: TestPlatform;
 let ledger: Ledger;
-let tenants: Tenants;
 let keys: ApiKeys;
 
 beforeAll(async () => {
   sky = await startTestPlatform(tinyModelConfig({ parallel: 4, contextSize: 4096 }));
   const db = sky.platform.store.db;
   ledger = new Ledger(db);
-  tenants = new Tenants(db);
   keys = new ApiKeys(db);
 });
 
@@ -41,11 +39,8 @@ function liteCost(row: { prompt_tokens: number; cached_tokens: number; completio
   return Math.floor((perMillion + 500_000) / 1_000_000);
 }
 
-async function tenantWithKey(options: { scopes?: string[]; rpm?: number; tpm?: number } = {}) {
-  const tenant = await tenants.create({ name: `t-${Math.random()}` });
-  const { key, apiKey } = await keys.create({ tenantId: tenant.id, name: 'test', ...options });
-  return { tenant, key, apiKey };
-}
+const tenantWithKey = (options: { scopes?: string[]; rpm?: number; tpm?: number } = {}) =>
+  newTenantWithKey(sky.platform.store.db, options);
 
 describe('the paid request path', () => {
   it('records the operator key usage at the seeded lite price', async () => {

@@ -5,6 +5,8 @@ declare module 'autocannon' {
   interface Options {
     url: string;
     connections?: number;
+    /** Requests per second across all connections. */
+    overallRate?: number;
     duration?: number;
     method?: string;
     headers?: Record<string, string>;

@@ -24,7 +24,8 @@ export interface LoadResult {
   done?: Samples;
 }
 
-export async function jsonLoad(target: LoadTarget, connections: number, seconds: number): Promise<LoadResult> {
+/** `rate`: requests per second across all connections (open-loop pacing); omitted, as fast as they answer. */
+export async function jsonLoad(target: LoadTarget, connections: number, seconds: number, rate?: number): Promise<LoadResult> {
   const latency = new Samples();
   let ok = 0;
   let failed = 0;
@@ -37,6 +38,7 @@ export async function jsonLoad(target: LoadTarget, connections: number, seconds:
     connections,
     duration: seconds,
     timeout: 10,
+    ...(rate === undefined ? {} : { overallRate: rate }),
   });
   instance.on('response', (_client, status, _bytes, ms) => {
     if (status >= 200 && status < 300) {

@@ -7,12 +7,15 @@ const principals = new WeakMap<FastifyRequest, Principal>();
 
 /**
  * Every /v1 and /admin request is authenticated before its body is read; /admin is for
- * the operator's key only.
+ * the operator's key only. Everything else (/healthz, /readyz, the API docs at /docs) is open.
  */
 export function attachPrincipal(app: FastifyInstance, deps: GatewayDeps): void {
   app.addHook('onRequest', async (request) => {
-    const admin = request.url.startsWith('/admin/');
-    if (!admin && !request.url.startsWith('/v1/')) return;
+    // The matched route, not the raw URL: the router decodes the path, so `/%61dmin/…`
+    // reaches an /admin route while its raw URL does not start with /admin/.
+    const path = request.routeOptions.url ?? request.url;
+    const admin = path.startsWith('/admin/');
+    if (!admin && !path.startsWith('/v1/')) return;
     const principal = await deps.access.authenticate(request.headers.authorization);
     if (admin && !principal.operator) {
       throw new SkylarkError('permission_denied', 'The admin API needs the operator key.');

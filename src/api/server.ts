@@ -8,11 +8,21 @@ import { InFlightRequests } from './in-flight.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerAdminBillingRoutes } from './routes/admin-billing-routes.js';
+import { registerAdminTenancyRoutes } from './routes/admin-tenancy-routes.js';
+import { registerUsageRoutes } from './routes/usage-routes.js';
+import { registerDocs } from './openapi.js';
+import { registerConsumerApi, type ConsumerApiOptions } from './consumer-api.js';
+import { registerWebApp } from './routes/web-routes.js';
 
 export interface ServerOptions {
   deps: GatewayDeps;
   bodyLimitBytes: number;
   logger: FastifyBaseLogger;
+  /** The web app's /api; absent, only the gateway's routes exist. */
+  consumer?: ConsumerApiOptions;
+  /** The built web app to serve at `/`. */
+  webRoot?: string | undefined;
 }
 
 export interface SkylarkServer {
@@ -49,8 +59,18 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     ),
   );
 
-  registerHealthRoutes(app, options.deps);
-  registerOpenAIRoutes(app, options.deps, inFlight);
-  registerAdminRoutes(app, options.deps, inFlight);
+  registerDocs(app);
+  // Declared inside a plugin, so after the docs plugin has loaded: it lists only the
+  // routes declared once it is there.
+  app.register(async (routes) => {
+    registerHealthRoutes(routes, options.deps);
+    registerOpenAIRoutes(routes, options.deps, inFlight);
+    registerUsageRoutes(routes, options.deps);
+    registerAdminRoutes(routes, options.deps, inFlight);
+    registerAdminTenancyRoutes(routes, options.deps);
+    registerAdminBillingRoutes(routes, options.deps);
+    if (options.consumer) registerConsumerApi(routes, options.consumer);
+    registerWebApp(routes, options.webRoot);
+  });
   return { app, inFlight };
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { FastifyReply } from 'fastify';
 import { errorBody } from './error-reply.js';
 import { toSkylarkError } from '../core/errors.js';
+import { QueueNotice } from '../gateway/queue-notice.js';
 
 /**
  * Writes an async iterable of JSON events as Server-Sent Events, one `data:` line per
@@ -45,7 +46,8 @@ export async function sendEventStream(
         if (!raw.closed) await once(raw, 'close');
         break;
       }
-      if (!write(`data: ${JSON.stringify(event)}\n\n`)) await drained(raw);
+      const text = event instanceof QueueNotice ? event.toComment() : `data: ${JSON.stringify(event)}\n\n`;
+      if (!write(text)) await drained(raw);
     }
     if (!raw.destroyed) write('data: [DONE]\n\n');
   } catch (error) {

@@ -83,20 +83,13 @@ function checkCount(name: string, value: number): number {
   return value;
 }
 
-/** Parses micros from a decimal string of currency units without floats: "0.8" → 800000. */
-export function microsFromDecimal(amount: string): number {
-  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(amount.trim());
-  if (match === null) throw new RangeError(`not a currency amount with at most 6 decimals: ${amount}`);
-  const micros = BigInt(match[1]!) * PER + BigInt((match[2] ?? '').padEnd(6, '0'));
-  if (micros > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${amount} is too large`);
-  return Number(micros);
+/**
+ * The cached-input rate when none is given: 20%, like Doubao's cache-hit price; rounded
+ * because a fifth of a micro is not money.
+ */
+export function defaultCachedInputMicros(inputPerMMicros: number): number {
+  return Math.round(inputPerMMicros / 5);
 }
 
-/** Micros → "12.345678" for display; exact. */
-export function formatMicros(micros: number): string {
-  const sign = micros < 0 ? '-' : '';
-  const abs = BigInt(Math.abs(micros));
-  const units = abs / PER;
-  const frac = (abs % PER).toString().padStart(6, '0');
-  return `${sign}${units}.${frac}`;
-}
+// Moved to core so contracts (request validation) can use them; re-exported for billing's callers.
+export { formatMicros, microsFromDecimal } from '../core/money.js';

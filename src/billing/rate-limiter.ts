@@ -2,8 +2,7 @@
  * Per-key request and token rate limits as token buckets (OpenAI's RPM/TPM): a bucket
  * holds up to a minute's allowance and refills continuously. Tokens are charged at
  * admission with an estimate (prompt + max_tokens) and corrected once usage is known.
- * In-process: with several gateway replicas each enforces its own share until the
- * Redis-backed limiter exists.
+ * A request may be limited by several buckets at once (its key and its endpoint).
  */
 import type { Clock } from '../core/clock.js';
 
@@ -59,53 +58,91 @@ class Bucket {
   }
 }
 
-export class RateLimiter {
+/** One limited thing: a key, or an endpoint. Its id names its buckets. */
+export interface LimitBucket {
+  id: string;
+  rpm: number;
+  tpm: number;
+}
+
+/** In process or shared through Redis; both admit all buckets or none. */
+export interface RateLimits {
+  admit(buckets: readonly LimitBucket[], estimatedTokens: number): Admission | Promise<Admission>;
+}
+
+/** One process's limits. With several replicas, use RedisRateLimits instead. */
+export class RateLimiter implements RateLimits {
   private readonly buckets = new Map<string, { requests: Bucket; tokens: Bucket }>();
 
   constructor(private readonly clock: Clock) {}
 
-  admit(key: string, limits: { rpm: number; tpm: number }, estimatedTokens: number): Admission {
+  /**
+   * Admits the request on every bucket, or on none. The state reported (and sent as
+   * x-ratelimit-* headers) is the first bucket's: the key's, as OpenAI reports it.
+   */
+  admit(limits: readonly LimitBucket[], estimatedTokens: number): Admission {
     const now = this.clock.now();
-    let pair = this.buckets.get(key);
-    if (!pair || pair.requests.capacity !== limits.rpm || pair.tokens.capacity !== limits.tpm) {
-      pair = { requests: new Bucket(limits.rpm, now), tokens: new Bucket(limits.tpm, now) };
-      this.buckets.set(key, pair);
-    }
-    const { requests, tokens } = pair;
-    requests.refill(now);
-    tokens.refill(now);
-    // A request larger than a whole minute's tokens can never fit: charge what there is.
-    const charge = Math.min(estimatedTokens, tokens.capacity);
-    const requestWait = requests.waitFor(1);
-    const tokenWait = tokens.waitFor(charge);
-    if (requestWait > 0 || tokenWait > 0) {
+    const pairs = limits.map((limit) => this.pair(limit, now));
+    let refusal: { wait: number; exceeded: 'requests' | 'tokens' } | undefined;
+    const charges = pairs.map(({ requests, tokens }) => {
+      requests.refill(now);
+      tokens.refill(now);
+      // A request larger than a whole minute's tokens can never fit: charge what there is.
+      const charge = Math.min(estimatedTokens, tokens.capacity);
+      const requestWait = requests.waitFor(1);
+      const tokenWait = tokens.waitFor(charge);
+      const wait = Math.max(requestWait, tokenWait);
+      if (wait > 0 && (!refusal || wait > refusal.wait)) {
+        refusal = { wait, exceeded: requestWait >= tokenWait ? 'requests' : 'tokens' };
+      }
+      return charge;
+    });
+    const first = pairs[0];
+    if (!first) return { ok: true, requests: unlimited, tokens: unlimited, settle: () => {} };
+    if (refusal) {
       return {
         ok: false,
-        retryAfterMs: Math.max(requestWait, tokenWait),
-        exceeded: requestWait >= tokenWait ? 'requests' : 'tokens',
-        requests: requests.state(),
-        tokens: tokens.state(),
+        retryAfterMs: refusal.wait,
+        exceeded: refusal.exceeded,
+        requests: first.requests.state(),
+        tokens: first.tokens.state(),
       };
     }
-    requests.take(1);
-    tokens.take(charge);
+    pairs.forEach(({ requests, tokens }, i) => {
+      requests.take(1);
+      tokens.take(charges[i]!);
+    });
     let settled = false;
     return {
       ok: true,
-      requests: requests.state(),
-      tokens: tokens.state(),
+      requests: first.requests.state(),
+      tokens: first.tokens.state(),
       settle: (actualTokens) => {
         if (settled) return;
         settled = true;
-        tokens.refill(this.clock.now());
-        // Give back what the estimate over-charged (or charge what it missed).
-        const difference = charge - actualTokens;
-        if (difference >= 0) tokens.give(difference);
-        else tokens.take(-difference);
+        const at = this.clock.now();
+        pairs.forEach(({ tokens }, i) => {
+          tokens.refill(at);
+          // Give back what the estimate over-charged (or charge what it missed).
+          const difference = charges[i]! - actualTokens;
+          if (difference >= 0) tokens.give(difference);
+          else tokens.take(-difference);
+        });
       },
     };
   }
+
+  private pair(limit: LimitBucket, now: number): { requests: Bucket; tokens: Bucket } {
+    let pair = this.buckets.get(limit.id);
+    if (!pair || pair.requests.capacity !== limit.rpm || pair.tokens.capacity !== limit.tpm) {
+      pair = { requests: new Bucket(limit.rpm, now), tokens: new Bucket(limit.tpm, now) };
+      this.buckets.set(limit.id, pair);
+    }
+    return pair;
+  }
 }
+
+const unlimited: LimitState = { limit: 0, remaining: 0, resetMs: 0 };
 
 /** OpenAI's `x-ratelimit-*` headers for both buckets. */
 export function rateLimitHeaders(requests: LimitState, tokens: LimitState): Record<string, string> {

@@ -63,6 +63,46 @@ export async function createRedeemCode(
   return { id, code };
 }
 
+/** Several codes of one value in one transaction: a batch is printed whole or not at all. */
+export async function createRedeemCodes(
+  db: Kysely<Database>,
+  input: NewRedeemCode,
+  count: number,
+  now: number = Date.now(),
+): Promise<Array<{ id: string; code: string }>> {
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError('count must be a positive integer');
+  return db.transaction().execute(async (trx) => {
+    const created: Array<{ id: string; code: string }> = [];
+    for (let i = 0; i < count; i++) created.push(await createRedeemCode(trx, input, now));
+    return created;
+  });
+}
+
+export interface RedeemCodeInfo {
+  id: string;
+  amountMicros: number;
+  currency: Currency;
+  expiresAt: number | null;
+  redeemedBy: string | null;
+  redeemedAt: number | null;
+  createdAt: number;
+}
+
+/** Issued codes, newest first; never the codes themselves, which are not stored. */
+export async function listRedeemCodes(db: Kysely<Database>, limit: number): Promise<RedeemCodeInfo[]> {
+  const rows = await db.selectFrom('redeem_codes').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+  const nullable = (v: number | null) => (v === null ? null : Number(v));
+  return rows.map((row) => ({
+    id: row.id,
+    amountMicros: Number(row.amount_micros),
+    currency: row.currency,
+    expiresAt: nullable(row.expires_at),
+    redeemedBy: row.redeemed_by,
+    redeemedAt: nullable(row.redeemed_at),
+    createdAt: Number(row.created_at),
+  }));
+}
+
 class NotRedeemed extends Error {}
 
 export async function redeemCode(db: Kysely<Database>, code: string, tenantId: string, now: number): Promise<RedeemResult> {

@@ -19,6 +19,8 @@ export interface Settlement {
   apiKeyId?: string | null;
   endpointId?: string | null;
   modelId: string;
+  /** The engine replica that served it. */
+  replicaId?: string | null;
   usage: Usage;
   /** The price version it was charged at (null when unpriced, e.g. cost 0). */
   priceId: string | null;
@@ -79,6 +81,7 @@ export async function settleBatch(
           api_key_id: s.apiKeyId ?? null,
           endpoint_id: s.endpointId ?? null,
           model_id: s.modelId,
+          replica_id: s.replicaId ?? null,
           prompt_tokens: s.usage.promptTokens,
           cached_tokens: s.usage.cachedPromptTokens,
           completion_tokens: s.usage.completionTokens,

@@ -1,8 +1,11 @@
 /**
- * Group commit for settlements. The response path only queues (no I/O, no await); a
- * background flush writes up to `maxBatchRows` settlements in ONE transaction every
- * `flushIntervalMs`, so a commit (an fsync on PostgreSQL, a WAL append on SQLite) is paid
- * per batch instead of per request.
+ * Group commit for settlements. The response path queues a settlement and waits for its
+ * commit — so a response is never finished before its usage row is durable, and a crash
+ * cannot lose a finished request — but the commit is shared: a flush starts on the next
+ * turn of the event loop (or after `flushIntervalMs`) and takes everything queued by then,
+ * up to `maxBatchRows`, in ONE transaction; what arrives while it runs forms the next
+ * batch. A commit (an fsync on PostgreSQL, a WAL append on SQLite) is paid per batch, and
+ * the wait adds one commit time to a response at low load.
  *
  * Failure handling: if a batch transaction fails, nothing of it was applied (or, if the
  * commit's fate is unknown, settlement is idempotent by request id), so each row is
@@ -16,7 +19,7 @@ export interface SettlementSink {
 }
 
 export interface UsageWriterOptions {
-  /** Longest a queued settlement waits for its batch, ms (default 20). */
+  /** Longest a queued settlement waits for its batch to start, ms (default 0: the next turn of the event loop). */
   flushIntervalMs?: number;
   /** A batch this large is flushed at once (default 500). */
   maxBatchRows?: number;
@@ -38,9 +41,12 @@ export interface UsageWriterStats {
   batchRetries: number;
 }
 
+export type SettleOutcome = 'settled' | 'duplicate' | 'failed';
+
 interface Queued {
   settlement: Settlement;
   attempts: number;
+  done(outcome: SettleOutcome): void;
 }
 
 export class UsageWriter {
@@ -50,7 +56,7 @@ export class UsageWriter {
   private readonly retryDelayMs: number;
   private readonly onFailure: (settlement: Settlement, error: unknown) => void;
   private queue: Queued[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
   private readonly counters: UsageWriterStats = { queued: 0, settled: 0, duplicates: 0, failed: 0, batches: 0, batchRetries: 0 };
@@ -59,20 +65,25 @@ export class UsageWriter {
     private readonly sink: SettlementSink,
     options: UsageWriterOptions = {},
   ) {
-    this.intervalMs = options.flushIntervalMs ?? 20;
+    this.intervalMs = options.flushIntervalMs ?? 0;
     this.maxRows = Math.max(1, options.maxBatchRows ?? 500);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 100);
     this.onFailure = options.onFailure ?? (() => {});
   }
 
-  /** Queues one settlement; returns at once. Throws only for a malformed settlement or after close(). */
-  enqueue(settlement: Settlement): void {
+  /**
+   * Queues one settlement. The promise resolves once its batch has committed (or the row
+   * was given up on: 'failed'); it never rejects. Throws at once only for a malformed
+   * settlement or after close().
+   */
+  enqueue(settlement: Settlement): Promise<SettleOutcome> {
     if (this.closed) throw new Error('UsageWriter is closed');
     checkSettlement(settlement);
-    this.queue.push({ settlement, attempts: 0 });
+    const committed = new Promise<SettleOutcome>((done) => this.queue.push({ settlement, attempts: 0, done }));
     this.counters.queued++;
     this.schedule();
+    return committed;
   }
 
   /** Settlements waiting to be written. */
@@ -105,15 +116,19 @@ export class UsageWriter {
       this.clearTimer();
       this.startFlush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
+      const start = () => {
         this.timer = undefined;
         if (this.flushing === undefined) this.startFlush();
-      }, this.intervalMs);
+      };
+      this.timer = this.intervalMs > 0 ? setTimeout(start, this.intervalMs) : setImmediate(start);
     }
   }
 
   private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
     this.timer = undefined;
   }
 
@@ -130,7 +145,7 @@ export class UsageWriter {
     if (batch.length === 0) return;
     this.counters.batches++;
     try {
-      this.count(await this.sink.settleMany(batch.map((q) => q.settlement)));
+      this.count(await this.sink.settleMany(batch.map((q) => q.settlement)), batch);
       return;
     } catch {
       this.counters.batchRetries++;
@@ -138,12 +153,13 @@ export class UsageWriter {
     const retry: Queued[] = [];
     for (const item of batch) {
       try {
-        this.count(await this.sink.settleMany([item.settlement]));
+        this.count(await this.sink.settleMany([item.settlement]), [item]);
       } catch (error) {
         item.attempts++;
         if (item.attempts >= this.maxAttempts) {
           this.counters.failed++;
           this.report(item.settlement, error);
+          item.done('failed');
         } else {
           retry.push(item);
         }
@@ -156,9 +172,11 @@ export class UsageWriter {
     }
   }
 
-  private count(report: SettleReport): void {
+  private count(report: SettleReport, items: readonly Queued[]): void {
     this.counters.settled += report.settled.length;
     this.counters.duplicates += report.duplicates.length;
+    const duplicates = report.duplicates.length === 0 ? undefined : new Set(report.duplicates);
+    for (const item of items) item.done(duplicates?.has(item.settlement.requestId) ? 'duplicate' : 'settled');
   }
 
   private report(settlement: Settlement, error: unknown): void {

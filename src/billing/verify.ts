@@ -6,6 +6,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { dialectOf, toSafeInteger } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { formatMicros } from '../core/money.js';
 
 export interface VerifyProblem {
   tenantId: string;
@@ -18,6 +19,17 @@ export interface VerifyProblem {
   actual: number;
   /** What the source of truth says. */
   expected: number;
+}
+
+const checkNames = {
+  balance: 'cached balance ≠ sum of ledger entries',
+  usage: 'usage charged in the ledger ≠ sum of usage records',
+  reserved: 'reserved amount ≠ sum of open reservations',
+} as const;
+
+/** One line for an operator: which check failed and by how much, in currency units. */
+export function describeProblem(p: VerifyProblem): string {
+  return `${checkNames[p.check]}: recorded ${formatMicros(p.actual)}, expected ${formatMicros(p.expected)} (off by ${formatMicros(p.actual - p.expected)})`;
 }
 
 type Sums = Map<string, number>;

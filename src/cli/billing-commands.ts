@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { Ledger, type Balance, type VerifyProblem } from '../billing/ledger.js';
 import { PriceCatalog, seedDoubaoPrices } from '../billing/price-catalog.js';
-import { formatMicros, type Price } from '../billing/pricing.js';
+import { describeProblem } from '../billing/verify.js';
+import { defaultCachedInputMicros, formatMicros, type Price } from '../billing/pricing.js';
 import type { Currency } from '../store/schema.js';
 import { Tenants } from '../tenancy/tenants.js';
 import {
@@ -85,9 +86,8 @@ function registerPriceCommands(program: Command): void {
           modelId,
           currency: parseCurrency(options.currency),
           inputPerMMicros,
-          // 20% like Doubao's cache-hit price; rounded because 1/5 of a micro is not money.
           cachedInputPerMMicros:
-            options.cachedInput === undefined ? Math.round(inputPerMMicros / 5) : parseAmount('--cached-input', options.cachedInput, { allowZero: true }),
+            options.cachedInput === undefined ? defaultCachedInputMicros(inputPerMMicros) : parseAmount('--cached-input', options.cachedInput, { allowZero: true }),
           outputPerMMicros: parseAmount('--output', options.output, { allowZero: true }),
           batchDiscountPct: parseInteger('--batch-discount', options.batchDiscount, { min: 0, max: 100 }),
           ...(options.effectiveFrom !== undefined ? { effectiveFrom: parseTime('--effective-from', options.effectiveFrom) } : {}),
@@ -234,15 +234,6 @@ const redeemRefusals = {
   unknown_tenant: 'unknown tenant',
 } as const;
 
-const checkNames = {
-  balance: 'cached balance ≠ sum of ledger entries',
-  usage: 'usage charged in the ledger ≠ sum of usage records',
-  reserved: 'reserved amount ≠ sum of open reservations',
-} as const;
-
 function problemView(p: VerifyProblem) {
-  return {
-    ...p,
-    message: `${checkNames[p.check]}: recorded ${formatMicros(p.actual)}, expected ${formatMicros(p.expected)} (off by ${formatMicros(p.actual - p.expected)})`,
-  };
+  return { ...p, message: describeProblem(p) };
 }

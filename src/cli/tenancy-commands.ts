@@ -225,11 +225,7 @@ function registerEndpointCommands(program: Command): void {
             await requireTenant(store.db, options.tenant);
             return new Endpoints(store.db).visibleTo(options.tenant);
           }
-          // Endpoints has no list-all; read the ids and load each through the repository so
-          // the row → domain mapping stays in one place.
-          const ids = await store.db.selectFrom('endpoints').select('id').orderBy('created_at').orderBy('id').execute();
-          const repo = new Endpoints(store.db);
-          return (await Promise.all(ids.map((row) => repo.get(row.id)))).filter((e): e is Endpoint => e !== undefined);
+          return new Endpoints(store.db).list();
         });
         const views = endpoints.map(endpointView);
         emit(options.json, views, () =>

@@ -17,7 +17,10 @@ const byteSize = z.union([
 
 export const modelConfigSchema = z.strictObject({
   id: z.string().min(1).regex(/^[^\s]+$/, 'no spaces'),
-  engine: z.string().min(1),
+  /** One engine, or several replicas of the same model (the scheduler spreads requests over them). */
+  engine: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((value) => (typeof value === 'string' ? [value] : value)),
+  /** Models to serve a request with when this one cannot meet its deadline, in order (e.g. pro → lite). */
+  fallbacks: z.array(z.string().min(1)).default([]),
   /** The upstream's own name for the model; defaults to id. */
   upstreamModel: z.string().min(1).optional(),
   family: z.string().default('skylark'),
@@ -38,6 +41,26 @@ export const configSchema = z.strictObject({
     .prefault({}),
   engines: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, _ or -'), engineConfigSchema),
   models: z.array(modelConfigSchema).min(1),
+  /** What each engine (replica) costs to run, per hour, in `currency`: GET /admin/economics sets it against revenue. */
+  costs: z
+    .strictObject({
+      currency: z.enum(['CNY', 'USD']).default('CNY'),
+      perHour: z.record(z.string(), z.string().regex(/^\d+(\.\d{1,6})?$/, 'a decimal amount like "18.50"')).default({}),
+    })
+    .prefault({}),
+  /** The scheduler: which policy, and overrides of its defaults (see src/scheduler/config.ts). */
+  scheduler: z
+    .strictObject({
+      policy: z.enum(['skylark', 'naive', 'random', 'least-request', 'cache-aware']).default('skylark'),
+      tierMaxWaitMs: z
+        .strictObject({ priority: z.number().int().min(1), standard: z.number().int().min(1), free: z.number().int().min(1), batch: z.number().int().min(1) })
+        .partial()
+        .optional(),
+      maxQueuedPerTenant: z.number().int().min(1).optional(),
+      /** Completed requests of a model measured before a long wait estimate refuses a request. */
+      minMeasuredToRefuse: z.number().int().min(0).default(20),
+    })
+    .prefault({}),
 });
 
 export type SkylarkConfig = z.infer<typeof configSchema>;

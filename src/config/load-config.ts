@@ -64,10 +64,12 @@ export function validateConfig(raw: unknown, source: string): SkylarkConfig {
   }
   const config = result.data;
   config.models.forEach((model, index) => {
-    if (!config.engines[model.engine]) {
-      throw new ConfigError(
-        `Invalid config in ${source}:\n  models[${index}].engine: '${model.engine}' is not one of engines (${Object.keys(config.engines).join(', ') || 'none'})`,
-      );
+    for (const engine of model.engine) {
+      if (!config.engines[engine]) {
+        throw new ConfigError(
+          `Invalid config in ${source}:\n  models[${index}].engine: '${engine}' is not one of engines (${Object.keys(config.engines).join(', ') || 'none'})`,
+        );
+      }
     }
   });
   const ids = new Set<string>();
@@ -75,6 +77,15 @@ export function validateConfig(raw: unknown, source: string): SkylarkConfig {
     if (ids.has(model.id)) throw new ConfigError(`Invalid config in ${source}:\n  models: '${model.id}' is listed twice`);
     ids.add(model.id);
   }
+  for (const engine of Object.keys(config.costs.perHour)) {
+    if (!config.engines[engine]) throw new ConfigError(`Invalid config in ${source}:\n  costs.perHour.${engine}: not one of engines`);
+  }
+  config.models.forEach((model, index) => {
+    const unknown = model.fallbacks.find((fallback) => !ids.has(fallback) || fallback === model.id);
+    if (unknown !== undefined) {
+      throw new ConfigError(`Invalid config in ${source}:\n  models[${index}].fallbacks: '${unknown}' is not another model of this config`);
+    }
+  });
   return config;
 }
 

@@ -12,7 +12,8 @@ export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.i
   const result = schema.safeParse(body, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const param = toParam(issue.path);
+  // A strict schema's unknown field: name the field itself, as OpenAI does.
+  const param = toParam(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path);
   throw new SkylarkError('invalid_request', describeIssue(issue, param), { param });
 }
 
@@ -37,6 +38,8 @@ function describeIssue(issue: z.core.$ZodIssue, param: string): string {
       return `Invalid value for ${where}: ${issue.message.replace(/^Too big: /, '')}.`;
     case 'invalid_value':
       return `Invalid value for ${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`;
+    case 'unrecognized_keys':
+      return `Unrecognized request argument supplied: ${param}.`;
     case 'invalid_union':
       return `Invalid value for ${where}: it matches none of the accepted forms.`;
     default:

@@ -9,6 +9,8 @@ export const errorTable = {
   unsupported_parameter: { status: 400, type: 'invalid_request_error', retryable: false },
   context_length_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
   invalid_api_key: { status: 401, type: 'invalid_request_error', retryable: false },
+  /** The web app's end user has no (valid) session: sign in or continue as a guest. */
+  authentication_required: { status: 401, type: 'invalid_request_error', retryable: false },
   insufficient_quota: { status: 402, type: 'insufficient_quota', retryable: false },
   permission_denied: { status: 403, type: 'invalid_request_error', retryable: false },
   model_not_found: { status: 404, type: 'invalid_request_error', retryable: false },
@@ -18,6 +20,8 @@ export const errorTable = {
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: true },
   server_overloaded: { status: 429, type: 'server_error', retryable: true },
+  /** An end user's daily free tokens for an app are spent; Retry-After says when they reset. */
+  quota_exhausted: { status: 429, type: 'insufficient_quota', retryable: true },
   internal_error: { status: 500, type: 'server_error', retryable: false },
   upstream_error: { status: 502, type: 'server_error', retryable: true },
   upstream_bad_response: { status: 502, type: 'server_error', retryable: true },

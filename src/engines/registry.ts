@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { Engine } from './engine.js';
 import { LlamaCppEngine } from './llama-cpp/engine.js';
 import { OpenAICompatibleEngine } from './openai-compatible/engine.js';
+import { gpuPresetNames } from './sim/hardware.js';
+import { SimEngine } from './sim/engine.js';
 
 const llamaCppOptions = z.strictObject({
   kind: z.literal('llama-cpp'),
@@ -32,7 +34,19 @@ const openAICompatibleOptions = z.strictObject({
   idleTimeoutMs: z.number().int().min(1).optional(),
 });
 
-export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions]);
+/** A simulated GPU for load tests (docs/engines.md): timings only, filler text. */
+const simOptions = z.strictObject({
+  kind: z.literal('sim'),
+  preset: z.enum(gpuPresetNames).optional(),
+  slots: z.number().int().min(1).max(4096).optional(),
+  kvTokens: z.number().int().min(1024).optional(),
+  tokenBudget: z.number().int().min(16).optional(),
+  /** Real ms per simulated ms: 1 = real time, 0.1 = ten times faster. */
+  timeScale: z.number().positive().max(100).optional(),
+  answerTokens: z.number().int().min(1).max(32_768).optional(),
+});
+
+export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions, simOptions]);
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 
 export interface EngineFactoryContext {
@@ -54,6 +68,10 @@ export function createEngine(id: string, config: EngineConfig, context: EngineFa
         throw new Error(`engines.${id}.apiKeyEnv names ${apiKeyEnv}, which is not set in the environment.`);
       }
       return new OpenAICompatibleEngine({ id, ...rest, ...(key === undefined ? {} : { apiKey: key }) });
+    }
+    case 'sim': {
+      const { kind: _kind, ...rest } = config;
+      return new SimEngine({ id, ...rest });
     }
   }
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { ApiKeys } from '../tenancy/api-keys.js';
+import type { TenantTier } from '../store/schema.js';
 
 /** Who is asking: the tenant that pays, through which key. */
 export interface Principal {
@@ -13,6 +14,10 @@ export interface Principal {
   scopes: string[];
   /** The key's limits; null for the operator, who is not rate limited. */
   limits: { rpm: number; tpm: number } | null;
+  /** The key's spending ceiling per UTC month, in micro-units; null = none. */
+  monthlyBudgetMicros: number | null;
+  /** The tenant's scheduling tier: priority, standard or free. */
+  tier: TenantTier;
 }
 
 export const operatorTenantId = 'ten_operator';
@@ -47,7 +52,7 @@ export class KeyAccess {
     }
     const keyDigest = digest(key);
     if (timingSafeEqual(keyDigest, this.adminDigest)) {
-      return { tenantId: operatorTenantId, keyId: null, operator: true, scopes: [], limits: null };
+      return { tenantId: operatorTenantId, keyId: null, operator: true, scopes: [], limits: null, monthlyBudgetMicros: null, tier: 'priority' };
     }
     const cacheKey = keyDigest.toString('hex');
     const now = this.clock.now();
@@ -71,6 +76,8 @@ export class KeyAccess {
         operator: false,
         scopes: apiKey.scopes,
         limits: { rpm: apiKey.rpm, tpm: apiKey.tpm },
+        monthlyBudgetMicros: apiKey.monthlyBudgetMicros,
+        tier: result.tenant.tier,
       };
     }
     const why = {
@@ -80,15 +87,6 @@ export class KeyAccess {
       tenant_suspended: "This API key's account is suspended.",
     }[result.reason];
     return new SkylarkError('invalid_api_key', why);
-  }
-}
-
-/** The model ids a principal may call. */
-export function assertScope(principal: Principal, modelId: string): void {
-  if (principal.scopes.length > 0 && !principal.scopes.includes(modelId)) {
-    throw new SkylarkError('permission_denied', `This API key may not use the model '${modelId}'.`, {
-      param: 'model',
-    });
   }
 }
 

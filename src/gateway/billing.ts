@@ -1,6 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
+import type { Funds, FundsAccount } from '../billing/funds.js';
+import { keySpendSince, utcMonth } from '../billing/key-spend.js';
 import type { Ledger } from '../billing/ledger.js';
 import type { PriceCatalog } from '../billing/price-catalog.js';
 import { costMicros, type Price } from '../billing/pricing.js';
@@ -11,33 +13,46 @@ export interface HoldRequest {
   principal: Principal;
   requestId: string;
   modelId: string;
+  /** The ep-… endpoint the request named, if any. */
+  endpointId?: string | null;
   /** An over-estimate of prompt tokens (the exact count is known only after rendering). */
   promptTokensEstimate: number;
   /** The most completion tokens the request may produce. */
   maxCompletionTokens: number;
 }
 
+export interface Served {
+  modelId?: string | undefined;
+  replicaId?: string | undefined;
+}
+
 /** Money set aside for one request, settled once with what it actually used. */
 export interface Hold {
-  settle(usage: Usage, status: 'ok' | 'aborted' | 'error', generationMs: number): void;
+  /**
+   * Resolves once the usage row has committed; never rejects. `served`: where it ran — the
+   * replica, and the model when the scheduler fell back to a lighter one (its price is charged).
+   */
+  settle(usage: Usage, status: 'ok' | 'aborted' | 'error', generationMs: number, queueMs?: number, served?: Served): Promise<void>;
+  /** Ends the hold without a usage row: the request never reached an engine (refused by the scheduler). */
+  release(): Promise<void>;
 }
 
 /**
- * The paid request path around an engine call: reserve the most the request can cost
- * (so nobody spends what they have not paid for), then settle the exact usage through
- * the group-committing writer, off the response path. Settlement is idempotent by
- * request id and removes the reservation in the same transaction.
+ * The paid request path around an engine call: hold the most the request can cost
+ * against the tenant's balance and the key's monthly budget (so nobody spends what they
+ * have not paid for), then settle the exact usage through the group-committing writer.
+ * Holds live in memory or Redis (billing/funds.ts), not in a database row per request;
+ * a hold ends only after its usage row has committed.
  */
 export class LedgerBilling {
   private readonly prices = new Map<string, { expires: number; price: Price | undefined }>();
 
   constructor(
     private readonly ledger: Ledger,
+    private readonly funds: Funds,
     private readonly catalog: PriceCatalog,
     private readonly writer: UsageWriter,
     private readonly clock: Clock,
-    /** This process, so a restart can release the reservations a dead one left. */
-    private readonly owner: string,
   ) {}
 
   async hold(request: HoldRequest): Promise<Hold> {
@@ -49,36 +64,60 @@ export class LedgerBilling {
           completionTokens: request.maxCompletionTokens,
         })
       : 0;
-    // The operator has no balance to protect: its requests skip the reservation write and
-    // are only settled (group-committed), keeping the database off its hot path.
-    if (!request.principal.operator) {
-      const reserved = await this.ledger.reserve({
-        requestId: request.requestId,
-        tenantId: request.principal.tenantId,
-        apiKeyId: request.principal.keyId,
-        amountMicros: maximum,
-        owner: this.owner,
-      });
-      if (!reserved.ok) throw refusal(reserved.reason);
-    }
+    // The operator has no balance to protect: its requests are only settled.
+    const held = request.principal.operator ? undefined : await this.holdFunds(request, maximum);
     let settled = false;
     return {
-      settle: (usage, status, generationMs) => {
+      release: async () => {
         if (settled) return;
         settled = true;
-        this.writer.enqueue({
+        await held?.finish(0).catch(() => {});
+      },
+      settle: async (usage, status, generationMs, queueMs, served) => {
+        if (settled) return;
+        settled = true;
+        const modelId = served?.modelId ?? request.modelId;
+        const charged = modelId === request.modelId ? price : await this.priceOf(modelId).catch(() => price);
+        const cost = charged ? costMicros(charged, usage) : 0;
+        const outcome = await this.writer.enqueue({
           requestId: request.requestId,
           tenantId: request.principal.tenantId,
           apiKeyId: request.principal.keyId,
-          modelId: request.modelId,
+          endpointId: request.endpointId ?? null,
+          modelId,
+          replicaId: served?.replicaId ?? null,
           usage,
-          priceId: price?.id ?? null,
-          costMicros: price ? costMicros(price, usage) : 0,
+          priceId: charged?.id ?? null,
+          costMicros: cost,
           generationMs: Math.round(generationMs),
+          queueMs: Math.round(queueMs ?? 0),
           status,
         });
+        await held?.finish(outcome === 'settled' ? cost : 0).catch(() => {}); // Redis away: its heartbeat sweep frees the hold
       },
     };
+  }
+
+  private async holdFunds(request: HoldRequest, maximum: number) {
+    const { principal } = request;
+    const accounts: FundsAccount[] = [
+      {
+        id: `t:${principal.tenantId}`,
+        readCeiling: async () => (await this.ledger.balance(principal.tenantId))?.availableMicros ?? 0,
+      },
+    ];
+    const budget = principal.monthlyBudgetMicros;
+    if (principal.keyId !== null && budget !== null) {
+      const month = utcMonth(this.clock.wallNow());
+      const keyId = principal.keyId;
+      accounts.push({
+        id: `k:${keyId}:${month.name}`,
+        readCeiling: async () => budget - (await keySpendSince(this.ledger.db, keyId, month.start)),
+      });
+    }
+    const result = await this.funds.hold(accounts, maximum);
+    if (!result.ok) throw result.refusedBy === 0 ? balanceRefusal() : budgetRefusal(budget ?? 0);
+    return result.hold;
   }
 
   /** Prices change rarely; a second of staleness saves a query per request. */
@@ -92,18 +131,17 @@ export class LedgerBilling {
   }
 }
 
-function refusal(reason: 'insufficient_balance' | 'unknown_tenant' | 'tenant_suspended' | 'duplicate_request'): SkylarkError {
-  switch (reason) {
-    case 'insufficient_balance':
-      return new SkylarkError(
-        'insufficient_quota',
-        'You exceeded your current quota: the balance does not cover the most this request can cost. Top up, or lower max_tokens.',
-      );
-    case 'tenant_suspended':
-      return new SkylarkError('permission_denied', "This API key's account is suspended.");
-    case 'unknown_tenant':
-      return new SkylarkError('invalid_api_key', 'This API key belongs to no account.');
-    case 'duplicate_request':
-      return new SkylarkError('invalid_request', 'A request with this id is already being served.');
-  }
+function balanceRefusal(): SkylarkError {
+  return new SkylarkError(
+    'insufficient_quota',
+    'You exceeded your current quota: the balance does not cover the most this request can cost. Top up, or lower max_tokens.',
+  );
+}
+
+function budgetRefusal(budgetMicros: number): SkylarkError {
+  return new SkylarkError(
+    'insufficient_quota',
+    `This API key has reached its monthly budget (${budgetMicros} micro-units); it resets at the start of next month (UTC). ` +
+      'Raise the budget, or lower max_tokens.',
+  );
 }

@@ -11,13 +11,16 @@ import {
   toWireUsage,
 } from './generation.js';
 import { chatChunks } from './chat-stream.js';
-import { meteredParts } from './metering.js';
 import { holdForRequest } from './paid-request.js';
+import type { QueueNotice } from './queue-notice.js';
+import { startScheduledGeneration } from './scheduled-run.js';
+import { resolveTarget } from './resolve-model.js';
+import { applyAppSettings } from './app-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export type ChatCompletionResult =
   | { stream: false; body: ChatCompletion }
-  | { stream: true; chunks: AsyncIterable<ChatCompletionChunk> };
+  | { stream: true; chunks: AsyncIterable<ChatCompletionChunk | QueueNotice> };
 
 export const systemFingerprint = 'fp_skylark';
 
@@ -27,8 +30,9 @@ export async function createChatCompletion(
   body: unknown,
   context: RequestContext,
 ): Promise<ChatCompletionResult> {
-  const request = parseRequest(chatCompletionRequestSchema, body);
-  const model = deps.catalog.require(request.model, 'chat');
+  const request = await applyAppSettings(deps, context.principal, parseRequest(chatCompletionRequestSchema, body));
+  const target = await resolveTarget(deps, context.principal, request.model, 'chat');
+  const { model } = target;
   const generation: ChatGeneration = {
     ...toSamplingOptions(request),
     model: model.engineModel,
@@ -42,23 +46,34 @@ export async function createChatCompletion(
   const responseFormat = toEngineResponseFormat(request);
   if (responseFormat) generation.responseFormat = responseFormat;
 
-  const hold = await holdForRequest(
-    deps,
-    context,
-    model,
+  const hold = await holdForRequest(deps, context, target,
     generation.messages.map((message) => message.content),
     generation.maxTokens,
   );
-  const parts = await startGeneration(
-    meteredParts(deps, model.engine.chat(generation), { context, model: model.id, endpoint: 'chat.completions', hold }),
+  const identity = {
+    id: `chatcmpl-${context.requestId}`,
+    created: Math.floor(deps.clock.wallNow().getTime() / 1000),
+    model: model.id,
+    includeUsage: request.stream_options?.include_usage === true,
+  };
+  const parts = await startScheduledGeneration(
+    deps,
+    context,
+    hold,
+    {
+      target,
+      // System prompt, earlier turns, the new message: the chain a replica's prefix cache can share.
+      promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
+      promptTokens: hold.promptTokensEstimate,
+      maxOutputTokens: hold.maxCompletionTokens,
+      start: (engine, served) => engine.chat({ ...generation, model: served.engineModel }),
+      onGrant: (served) => (identity.model = served.id),
+    },
+    'chat.completions',
   );
-  const id = `chatcmpl-${context.requestId}`;
-  const created = Math.floor(deps.clock.wallNow().getTime() / 1000);
+  const { id, created } = identity;
 
-  if (request.stream) {
-    const includeUsage = request.stream_options?.include_usage === true;
-    return { stream: true, chunks: chatChunks(parts, { id, created, model: model.id, includeUsage }) };
-  }
+  if (request.stream) return { stream: true, chunks: chatChunks(parts, identity) };
   const result = await collectGeneration(parts);
   const message: ChatCompletion['choices'][number]['message'] = {
     role: 'assistant',
@@ -73,7 +88,7 @@ export async function createChatCompletion(
       id,
       object: 'chat.completion',
       created,
-      model: model.id,
+      model: identity.model,
       system_fingerprint: systemFingerprint,
       choices: [{ index: 0, message, logprobs: null, finish_reason: toWireFinishReason(result.finishReason) }],
       usage: toWireUsage(result.usage),

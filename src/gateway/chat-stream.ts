@@ -1,5 +1,5 @@
 import type { ChatCompletionChunk } from '../contracts/responses.js';
-import type { GenerationPart } from '../engines/engine.js';
+import { QueueNotice, type StreamPart } from './queue-notice.js';
 import { stoppedEarly, toWireFinishReason, toWireUsage } from './generation.js';
 
 interface ChunkIdentity {
@@ -16,18 +16,28 @@ interface ChunkIdentity {
  * the HTTP layer turns it into a final `data: {"error": …}` event.
  */
 export async function* chatChunks(
-  parts: AsyncIterable<GenerationPart>,
+  parts: AsyncIterable<StreamPart>,
   identity: ChunkIdentity,
-): AsyncGenerator<ChatCompletionChunk> {
-  const base = { id: identity.id, object: 'chat.completion.chunk' as const, created: identity.created, model: identity.model, system_fingerprint: 'fp_skylark' };
+): AsyncGenerator<ChatCompletionChunk | QueueNotice> {
+  // identity.model is read per chunk: a request that waited learns its model (maybe a fallback) when granted.
+  const base = () => ({ id: identity.id, object: 'chat.completion.chunk' as const, created: identity.created, model: identity.model, system_fingerprint: 'fp_skylark' });
   const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk => ({
-    ...base,
+    ...base(),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
     ...(identity.includeUsage ? { usage: null } : {}),
   });
 
-  yield chunk({ role: 'assistant', content: '', refusal: null });
+  let announced = false;
   for await (const part of parts) {
+    if (part instanceof QueueNotice) {
+      yield part;
+      continue;
+    }
+    // The role chunk opens the answer, once a replica is working on it.
+    if (!announced) {
+      announced = true;
+      yield chunk({ role: 'assistant', content: '', refusal: null });
+    }
     switch (part.type) {
       case 'text-delta':
         yield chunk({ content: part.text });
@@ -49,7 +59,7 @@ export async function* chatChunks(
       case 'finish':
         if (part.finishReason === 'abort') throw stoppedEarly();
         yield chunk({}, toWireFinishReason(part.finishReason));
-        if (identity.includeUsage) yield { ...base, choices: [], usage: toWireUsage(part.usage) };
+        if (identity.includeUsage) yield { ...base(), choices: [], usage: toWireUsage(part.usage) };
         return;
       case 'error':
         throw part.error;

@@ -1,21 +1,24 @@
 import { parseRequest } from '../contracts/parse.js';
 import { completionRequestSchema } from '../contracts/completion-request.js';
 import type { TextCompletion } from '../contracts/responses.js';
-import type { CompletionGeneration, GenerationPart } from '../engines/engine.js';
+import type { CompletionGeneration } from '../engines/engine.js';
 import { systemFingerprint } from './chat-completion.js';
-import { collectGeneration, startGeneration, stoppedEarly, toSamplingOptions, toWireFinishReason, toWireUsage } from './generation.js';
-import { meteredParts } from './metering.js';
+import { collectGeneration, stoppedEarly, toSamplingOptions, toWireFinishReason, toWireUsage } from './generation.js';
 import { holdForRequest } from './paid-request.js';
+import { QueueNotice, type StreamPart } from './queue-notice.js';
+import { startScheduledGeneration } from './scheduled-run.js';
+import { resolveTarget } from './resolve-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export type CompletionResult =
   | { stream: false; body: TextCompletion }
-  | { stream: true; chunks: AsyncIterable<TextCompletion> };
+  | { stream: true; chunks: AsyncIterable<TextCompletion | QueueNotice> };
 
 /** POST /v1/completions: raw text in, text out, no chat template. */
 export async function createCompletion(deps: GatewayDeps, body: unknown, context: RequestContext): Promise<CompletionResult> {
   const request = parseRequest(completionRequestSchema, body);
-  const model = deps.catalog.require(request.model, 'completions');
+  const target = await resolveTarget(deps, context.principal, request.model, 'completions');
+  const { model } = target;
   const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0]!;
   const generation: CompletionGeneration = {
     ...toSamplingOptions(request),
@@ -28,10 +31,7 @@ export async function createCompletion(deps: GatewayDeps, body: unknown, context
     ...(request.suffix ? { suffix: request.suffix } : {}),
     ...(request.user === undefined ? {} : { user: request.user }),
   };
-  const hold = await holdForRequest(deps, context, model, [prompt], generation.maxTokens);
-  const parts = await startGeneration(
-    meteredParts(deps, model.engine.complete(generation), { context, model: model.id, endpoint: 'completions', hold }),
-  );
+  const hold = await holdForRequest(deps, context, target, [prompt], generation.maxTokens);
   const base = {
     id: `cmpl-${context.requestId}`,
     object: 'text_completion' as const,
@@ -39,6 +39,20 @@ export async function createCompletion(deps: GatewayDeps, body: unknown, context
     model: model.id,
     system_fingerprint: systemFingerprint,
   };
+  const parts = await startScheduledGeneration(
+    deps,
+    context,
+    hold,
+    {
+      target,
+      promptSegments: [prompt],
+      promptTokens: hold.promptTokensEstimate,
+      maxOutputTokens: hold.maxCompletionTokens,
+      start: (engine, served) => engine.complete({ ...generation, model: served.engineModel }),
+      onGrant: (served) => (base.model = served.id),
+    },
+    'completions',
+  );
   if (request.stream) {
     const includeUsage = request.stream_options?.include_usage === true;
     return { stream: true, chunks: completionChunks(parts, base, includeUsage) };
@@ -55,13 +69,15 @@ export async function createCompletion(deps: GatewayDeps, body: unknown, context
 }
 
 async function* completionChunks(
-  parts: AsyncIterable<GenerationPart>,
+  parts: AsyncIterable<StreamPart>,
   base: Omit<TextCompletion, 'choices'>,
   includeUsage: boolean,
-): AsyncGenerator<TextCompletion> {
+): AsyncGenerator<TextCompletion | QueueNotice> {
   const usageField = includeUsage ? { usage: null } : {};
   for await (const part of parts) {
-    if (part.type === 'text-delta') {
+    if (part instanceof QueueNotice) {
+      yield part;
+    } else if (part.type === 'text-delta') {
       yield { ...base, choices: [{ index: 0, text: part.text, logprobs: null, finish_reason: null }], ...usageField };
     } else if (part.type === 'finish') {
       if (part.finishReason === 'abort') throw stoppedEarly();

@@ -4,15 +4,18 @@ import { embeddingRequestSchema } from '../contracts/completion-request.js';
 import type { EmbeddingList } from '../contracts/responses.js';
 import { settleUsage } from './metering.js';
 import { holdForRequest } from './paid-request.js';
+import { resolveTarget } from './resolve-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 /** POST /v1/embeddings: float arrays, or base64 of little-endian float32 as OpenAI's SDKs expect. */
 export async function createEmbeddings(deps: GatewayDeps, body: unknown, context: RequestContext): Promise<EmbeddingList> {
   const request = parseRequest(embeddingRequestSchema, body);
-  const model = deps.catalog.require(request.model, 'embeddings');
+  const target = await resolveTarget(deps, context.principal, request.model, 'embeddings');
+  const { model } = target;
   const input = toTextInputs(request.input);
-  const hold = await holdForRequest(deps, context, model, input, 0);
+  const hold = await holdForRequest(deps, context, target, input, 0);
   const started = deps.clock.now();
+  context.servedReplica = model.engine.id; // embeddings are short: they go straight to the first replica, unscheduled
   const labels = { context, model: model.id, endpoint: 'embeddings' as const, hold };
   const record = (promptTokens: number, status: 'ok' | 'error', errorCode?: string) =>
     settleUsage(deps, labels, started, { promptTokens, completionTokens: 0, cachedPromptTokens: 0 }, status, errorCode);
@@ -26,10 +29,10 @@ export async function createEmbeddings(deps: GatewayDeps, body: unknown, context
       ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
     });
   } catch (error) {
-    record(0, 'error', toSkylarkError(error).code);
+    await record(0, 'error', toSkylarkError(error).code);
     throw error;
   }
-  record(result.promptTokens, 'ok');
+  await record(result.promptTokens, 'ok');
   const base64 = request.encoding_format === 'base64';
   return {
     object: 'list',

@@ -1,7 +1,8 @@
 import { SkylarkError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
 import type { WireFinishReason, WireToolCall, WireUsage } from '../contracts/responses.js';
-import type { FinishReason, GenerationPart, SamplingOptions } from '../engines/engine.js';
+import type { FinishReason, SamplingOptions } from '../engines/engine.js';
+import { QueueNotice, type StreamPart } from './queue-notice.js';
 
 interface WireSampling {
   max_tokens?: number | null | undefined;
@@ -48,9 +49,9 @@ export function toSamplingOptions(body: WireSampling): SamplingOptions {
  * model, context too long, engine down) becomes a proper HTTP error rather than a
  * stream that opens with 200 and then fails.
  */
-export async function startGeneration(parts: AsyncIterable<GenerationPart>): Promise<AsyncIterable<GenerationPart>> {
+export async function startGeneration<P extends StreamPart>(parts: AsyncIterable<P>): Promise<AsyncIterable<P>> {
   const iterator = parts[Symbol.asyncIterator]();
-  let first: IteratorResult<GenerationPart>;
+  let first: IteratorResult<P>;
   try {
     first = await iterator.next();
   } catch (error) {
@@ -58,7 +59,7 @@ export async function startGeneration(parts: AsyncIterable<GenerationPart>): Pro
     throw error;
   }
   if (first.done) throw new SkylarkError('internal_error', 'The engine ended without a result.');
-  if (first.value.type === 'error') throw first.value.error;
+  if (!(first.value instanceof QueueNotice) && first.value.type === 'error') throw first.value.error;
   const head = first.value;
   return {
     [Symbol.asyncIterator]() {
@@ -89,11 +90,12 @@ export interface CollectedGeneration {
 }
 
 /** Drains a generation for a non-streaming response. */
-export async function collectGeneration(parts: AsyncIterable<GenerationPart>): Promise<CollectedGeneration> {
+export async function collectGeneration(parts: AsyncIterable<StreamPart>): Promise<CollectedGeneration> {
   let text = '';
   let reasoning = '';
   const toolCalls: WireToolCall[] = [];
   for await (const part of parts) {
+    if (part instanceof QueueNotice) continue;
     switch (part.type) {
       case 'text-delta':
         text += part.text;

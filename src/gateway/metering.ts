@@ -1,5 +1,5 @@
 import { zeroUsage, type Usage } from '../core/usage.js';
-import type { GenerationPart } from '../engines/engine.js';
+import { QueueNotice, type StreamPart } from './queue-notice.js';
 import type { Hold } from './billing.js';
 import type { GatewayDeps, RequestContext, UsageEntry } from './request-context.js';
 
@@ -12,7 +12,8 @@ interface MeterLabels {
 
 /**
  * A request's usage, settled into the ledger (through its hold) and logged. The one place
- * both happen, for generations and embeddings alike; call it once per request.
+ * both happen, for generations and embeddings alike; call it once per request. Resolves
+ * when the usage row has committed: finish the response only after that.
  */
 export function settleUsage(
   deps: GatewayDeps,
@@ -21,9 +22,11 @@ export function settleUsage(
   usage: Usage,
   status: UsageEntry['status'],
   errorCode?: string,
-): void {
+): Promise<void> {
   const elapsed = deps.clock.now() - started;
-  labels.hold.settle(usage, status, elapsed);
+  const queueMs = labels.context.queueMs ?? 0;
+  const { servedModel, servedReplica } = labels.context;
+  const committed = labels.hold.settle(usage, status, elapsed - queueMs, queueMs, { modelId: servedModel, replicaId: servedReplica });
   deps.usage.record({
     requestId: labels.context.requestId,
     model: labels.model,
@@ -33,6 +36,7 @@ export function settleUsage(
     ...(errorCode === undefined ? {} : { errorCode }),
     durationMs: elapsed,
   });
+  return committed;
 }
 
 /**
@@ -42,15 +46,15 @@ export function settleUsage(
  */
 export async function* meteredParts(
   deps: GatewayDeps,
-  parts: AsyncIterable<GenerationPart>,
+  parts: AsyncIterable<StreamPart>,
   labels: MeterLabels,
-): AsyncGenerator<GenerationPart> {
+): AsyncGenerator<StreamPart> {
   const started = deps.clock.now();
   let recorded = false;
-  const record = (usage: Usage, status: UsageEntry['status'], errorCode?: string) => {
+  const record = async (usage: Usage, status: UsageEntry['status'], errorCode?: string) => {
     if (recorded) return;
     recorded = true;
-    settleUsage(deps, labels, started, usage, status, errorCode);
+    await settleUsage(deps, labels, started, usage, status, errorCode);
   };
   const iterator = parts[Symbol.asyncIterator]();
   try {
@@ -58,20 +62,26 @@ export async function* meteredParts(
       const next = await iterator.next();
       if (next.done) break;
       const part = next.value;
-      if (part.type === 'finish') record(part.usage, part.finishReason === 'abort' ? 'aborted' : 'ok');
-      else if (part.type === 'error') record(part.usage, 'error', part.error.code);
+      if (part instanceof QueueNotice) {
+        yield part;
+        continue;
+      }
+      // The terminal part goes out only once its usage row is durable: a client that saw the
+      // end of its answer has been billed, even if the process dies right after.
+      if (part.type === 'finish') await record(part.usage, part.finishReason === 'abort' ? 'aborted' : 'ok');
+      else if (part.type === 'error') await record(part.usage, 'error', part.error.code);
       yield part;
     }
   } finally {
     if (!recorded) {
       // The consumer left before the terminal part: drain the engine's abort ending for its usage.
       const tail = await drainTerminal(iterator, labels.context.signal);
-      record(tail ?? zeroUsage, 'aborted');
+      await record(tail ?? zeroUsage, 'aborted');
     }
   }
 }
 
-async function drainTerminal(iterator: AsyncIterator<GenerationPart>, signal: AbortSignal): Promise<Usage | undefined> {
+async function drainTerminal(iterator: AsyncIterator<StreamPart>, signal: AbortSignal): Promise<Usage | undefined> {
   if (!signal.aborted) {
     await iterator.return?.();
     return undefined;
@@ -79,6 +89,7 @@ async function drainTerminal(iterator: AsyncIterator<GenerationPart>, signal: Ab
   for (;;) {
     const next = await iterator.next();
     if (next.done) return undefined;
+    if (next.value instanceof QueueNotice) continue;
     if (next.value.type === 'finish' || next.value.type === 'error') return next.value.usage;
   }
 }

@@ -10,7 +10,12 @@ export interface ModelEntry {
   capabilities: ModelCapability[];
   /** Prompt + completion tokens; null when the upstream does not say. */
   contextWindow: number | null;
+  /** The first of its replicas: for health and description. */
   engine: Engine;
+  /** Every engine serving it; the scheduler picks one per request. */
+  replicas: readonly Engine[];
+  /** Lighter models to serve it with when it cannot meet a request's deadline (pro → lite). */
+  fallbacks: readonly string[];
   /** The name the engine knows the model by (an upstream's own model id). */
   engineModel: string;
   ownedBy: string;

@@ -1,8 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import type { Usage } from '../core/usage.js';
-import type { RateLimiter } from '../billing/rate-limiter.js';
+import type { RateLimits } from '../billing/rate-limiter.js';
+import type { Endpoint } from '../tenancy/endpoints.js';
 import type { Principal } from './access.js';
+import type { AccountServices } from './accounts.js';
+import type { AppSource } from './app-model.js';
 import type { Hold, HoldRequest } from './billing.js';
+import type { Dispatch } from './dispatch.js';
+import type { ReplicaCosts } from './economics.js';
 import type { ModelCatalog } from './model-catalog.js';
 
 /** What a use case knows about the request it serves, free of HTTP. */
@@ -13,6 +18,14 @@ export interface RequestContext {
   principal: Principal;
   /** Headers the response carries whatever its outcome (rate-limit state). */
   responseHeaders: Record<string, string>;
+  /** The client's own id for the request (`X-Client-Request-Id`, as OpenAI's SDKs send it). */
+  clientRequestId?: string;
+  /** The client's `x-skylark-max-wait-ms`: the longest it will wait for a replica. */
+  maxWaitMs?: number;
+  /** Set once the scheduler grants a replica: how long it waited, and the model granted (a fallback, maybe). */
+  queueMs?: number;
+  servedModel?: string;
+  servedReplica?: string;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */
@@ -36,5 +49,15 @@ export interface GatewayDeps {
   clock: Clock;
   access: { authenticate(authorization: string | undefined): Promise<Principal> };
   billing: { hold(request: HoldRequest): Promise<Hold> };
-  limits: RateLimiter;
+  limits: RateLimits;
+  /** What each replica costs per hour (config `costs:`), for GET /admin/economics. */
+  replicaCosts: ReplicaCosts;
+  /** The scheduler, with engines as its replicas. */
+  dispatch: Dispatch;
+  /** ep-… endpoints, as `model`: cached lookups (see resolve-model.ts). */
+  endpoints: { get(id: string): Promise<Endpoint | undefined> };
+  /** Tenants, keys, endpoints, prices, ledger and usage reports: the account APIs. */
+  accounts: AccountServices;
+  /** `app:{slug}` as `model` (see app-model.ts); without it such models are not found. */
+  apps?: AppSource;
 }

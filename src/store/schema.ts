@@ -107,6 +107,8 @@ export interface UsageRecordsTable {
   generation_ms: number;
   status: UsageStatus;
   batch: number;
+  /** The engine replica that served it (migration 003); null for rows from before, or never served. */
+  replica_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: number;
 }
 
@@ -132,6 +134,93 @@ export interface RedeemCodesTable {
   created_at: number;
 }
 
+export type EndUserKind = 'member' | 'guest';
+export type AppVisibility = 'public' | 'private';
+export type MessageRole = 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'error';
+
+/** People using the web app (not tenants: they pay nothing and hold no API keys). */
+export interface EndUsersTable {
+  id: string;
+  /** Lower-cased; null for guests. */
+  username: string | null;
+  /** `scrypt$N$r$p$salt$hash`; null for guests. */
+  password_hash: string | null;
+  kind: EndUserKind;
+  created_at: number;
+}
+
+export interface EndUserSessionsTable {
+  /** sha256 hex of the session token; the token itself lives only in the cookie. */
+  id: string;
+  end_user_id: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface AppsTable {
+  id: string;
+  slug: string;
+  /** null for built-in apps. */
+  owner_id: string | null;
+  name: string;
+  icon: string;
+  description: string;
+  /** A model id or an `ep-…` endpoint id; null = the user picks (the built-in Chat app). */
+  model: string | null;
+  system_prompt: string;
+  temperature: number | null;
+  max_tokens: number | null;
+  opening_message: string;
+  /** JSON array of strings. */
+  suggested_questions: string;
+  fallback_model: string | null;
+  /** JSON object of further sampling settings (top_p, penalties, stop, logit_bias). */
+  advanced: string;
+  visibility: AppVisibility;
+  daily_token_quota: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ConversationsTable {
+  id: string;
+  end_user_id: string;
+  app_id: string;
+  title: string;
+  /** The model picked for this conversation, when the app lets the user pick. */
+  model: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  role: MessageRole;
+  content: string;
+  /**
+   * What the full-text index reads: the content with CJK characters spaced apart, so both
+   * dialects' word tokenizers can match Chinese text character by character.
+   */
+  search_text: string;
+  status: MessageStatus;
+  error_code: string | null;
+  model: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  created_at: number;
+}
+
+export interface AppUsageDailyTable {
+  app_id: string;
+  end_user_id: string;
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string;
+  tokens: number;
+  requests: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -142,4 +231,10 @@ export interface Database {
   usage_records: UsageRecordsTable;
   reservations: ReservationsTable;
   redeem_codes: RedeemCodesTable;
+  end_users: EndUsersTable;
+  end_user_sessions: EndUserSessionsTable;
+  apps: AppsTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  app_usage_daily: AppUsageDailyTable;
 }

@@ -53,6 +53,12 @@ export class Endpoints {
     return row === undefined ? undefined : toEndpoint(row);
   }
 
+  /** Every endpoint, oldest first: the operator's view. */
+  async list(): Promise<Endpoint[]> {
+    const rows = await this.db.selectFrom('endpoints').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toEndpoint);
+  }
+
   /** What a tenant may call: its own endpoints and the shared presets. */
   async visibleTo(tenantId: string): Promise<Endpoint[]> {
     const rows = await this.db

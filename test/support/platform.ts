@@ -36,7 +36,7 @@ export function tinyModelConfig(overrides: { parallel?: number; contextSize?: nu
 }
 
 /** A real Skylark process-in-process on an ephemeral port, over real HTTP. */
-export async function startTestPlatform(config: Record<string, unknown>): Promise<TestPlatform> {
+export async function startTestPlatform(config: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'skylark-test-'));
   const configPath = join(dataDir, 'skylark.yaml');
   await writeFile(configPath, stringify({ server: { shutdownGraceMs: 2000 }, ...config }));
@@ -45,7 +45,8 @@ export async function startTestPlatform(config: Record<string, unknown>): Promis
     configPath,
     host: '127.0.0.1',
     port: 0,
-    env: { SKYLARK_ADMIN_KEY: testAdminKey },
+    // env: e.g. DATABASE_URL, to run the same platform on PostgreSQL.
+    env: { SKYLARK_ADMIN_KEY: testAdminKey, ...options.env },
     logger: pino({ level: 'silent' }),
   });
   await platform.enginesLoaded;

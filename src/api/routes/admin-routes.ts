@@ -1,8 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayDeps } from '../../gateway/request-context.js';
+import { getEconomics } from '../../gateway/economics.js';
 import type { InFlightRequests } from '../in-flight.js';
 
 export function registerAdminRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
+  /** GPU cost against token revenue, per day and model (issue 4's economics). */
+  app.get('/admin/economics', async (request) => getEconomics(deps.accounts.ledger.db, deps.clock, deps.replicaCosts, request.query));
+
+  /** The scheduler's queues: depth and wait per model and tier, replicas and their breakers. */
+  app.get('/admin/queue', async () => ({ object: 'queue.snapshot', ...deps.dispatch.snapshot() }));
+
   /** Engines behind each model: health and slot use, for operators and the console. */
   app.get('/admin/engines', async () => {
     const seen = new Set<string>();

@@ -7,6 +7,7 @@ import { toWireModel } from '../../gateway/model-catalog.js';
 import type { GatewayDeps, RequestContext } from '../../gateway/request-context.js';
 import type { InFlightRequests } from '../in-flight.js';
 import { sendEventStream } from '../sse.js';
+import { SkylarkError } from '../../core/errors.js';
 
 type UseCaseResult = { stream: true; chunks: AsyncIterable<unknown> } | { stream: false; body: unknown };
 
@@ -17,6 +18,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
     async (request: FastifyRequest, reply: FastifyReply) => {
       const context = inFlight.begin(reply, principalOf(request));
       try {
+        context.maxWaitMs = maxWaitOf(request);
+        const clientRequestId = request.headers['x-client-request-id'];
+        if (typeof clientRequestId === 'string' && /^[\w.:-]{1,128}$/.test(clientRequestId)) context.clientRequestId = clientRequestId;
         const result = await useCase(deps, request.body, context);
         const headers = { ...context.responseHeaders, 'x-request-id': context.requestId };
         if (result.stream) {
@@ -40,6 +44,18 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
     generation(async (...args) => ({ stream: false, body: await createEmbeddings(...args) })),
   );
 
+  /** A waiting request's place in line; only its own tenant may ask. */
+  app.get('/v1/queue/:requestId', async (request) => {
+    const { requestId } = request.params as { requestId: string };
+    const principal = principalOf(request);
+    const position = deps.dispatch.position(requestId, principal.tenantId, principal.operator);
+    if (!position) throw new SkylarkError('not_found', `No request '${requestId}' of yours is waiting.`, { param: 'request_id' });
+    return { object: 'queue.position', request_id: requestId, status: 'waiting', position: position.position, eta_ms: Math.round(position.etaMs) };
+  });
+
+  /** Depth and wait per model and tier: what a client needs to decide whether to send now. */
+  app.get('/v1/queue', async () => ({ object: 'queue.snapshot', ...deps.dispatch.snapshot() }));
+
   app.get('/v1/models', async () => ({ object: 'list', data: deps.catalog.list().map(toWireModel) }));
 
   app.get('/v1/models/*', async (request) => {
@@ -47,4 +63,17 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
     const id = decodeURIComponent((request.params as Record<string, string>)['*'] ?? '');
     return toWireModel(deps.catalog.get(id));
   });
+}
+
+/** `x-skylark-max-wait-ms`: the longest this client will wait for a replica before its first token. */
+function maxWaitOf(request: FastifyRequest): number | undefined {
+  const header = request.headers['x-skylark-max-wait-ms'];
+  if (header === undefined) return undefined;
+  const value = Number(header);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new SkylarkError('invalid_request', 'x-skylark-max-wait-ms must be a whole number of milliseconds.', {
+      param: 'x-skylark-max-wait-ms',
+    });
+  }
+  return value;
 }

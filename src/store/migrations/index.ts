@@ -5,9 +5,13 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
 import * as initial from './001-initial.js';
+import * as apps from './002-apps.js';
+import * as usageReplica from './003-usage-replica.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
+  '002-apps': apps,
+  '003-usage-replica': usageReplica,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

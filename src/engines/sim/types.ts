@@ -1,0 +1,56 @@
+/** What the simulated replica (replica.ts) is told and reports. */
+import type { GpuProfile } from './hardware.js';
+
+export interface SimReplicaOptions {
+  gpu?: GpuProfile;
+  /** Sequences that may run at once (vLLM's max_num_seqs). */
+  slots?: number;
+  kvTokens?: number;
+  /** Tokens computed per step, decodes and prefill chunks together (max_num_batched_tokens). */
+  tokenBudget?: number;
+}
+
+export type SimEvent =
+  | { type: 'started'; id: string; at: number; cachedTokens: number }
+  | { type: 'preempted'; id: string; at: number }
+  | { type: 'firstToken'; id: string; at: number }
+  | {
+      type: 'finished';
+      id: string;
+      at: number;
+      promptTokens: number;
+      cachedTokens: number;
+      completionTokens: number;
+      /** Tokens the GPU computed for it, recomputation after preemption included. */
+      computedTokens: number;
+    };
+
+export interface SimLoad {
+  slots: number;
+  /** Running plus waiting in the engine's own queue. */
+  busy: number;
+  kvTokens: number;
+  kvUsed: number;
+}
+
+export interface SimAbortResult {
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  /** Work spent on it: all of it is wasted. */
+  computedTokens: number;
+}
+
+export interface SimCounters {
+  steps: number;
+  busyMs: number;
+  tokensComputed: number;
+  /** Prompt tokens at first admission, and how many of those the prefix cache held. */
+  promptTokensAdmitted: number;
+  cachedTokens: number;
+  preemptions: number;
+  /** Prefill done again after a preemption. */
+  recomputedTokens: number;
+  abortedRequests: number;
+  wastedTokens: number;
+}

@@ -1,0 +1,42 @@
+/**
+ * What the web app's use cases need: the gateway (to generate), the consumer-side stores
+ * of src/apps, the in-memory reply runs and the sign-in limits.
+ */
+import type { Kysely } from 'kysely';
+import type { Apps } from '../apps/apps.js';
+import type { AttemptLimiter } from '../apps/attempt-limiter.js';
+import type { Conversations } from '../apps/conversations.js';
+import type { EndUsers } from '../apps/end-users.js';
+import type { Quotas } from '../apps/quotas.js';
+import type { Database } from '../store/schema.js';
+import type { Principal } from './access.js';
+import { operatorTenantId } from './access.js';
+import type { ChatRuns } from './chat-runs.js';
+import type { GatewayDeps } from './request-context.js';
+
+export interface ConsumerDeps {
+  gateway: GatewayDeps;
+  db: Kysely<Database>;
+  users: EndUsers;
+  apps: Apps;
+  conversations: Conversations;
+  quotas: Quotas;
+  runs: ChatRuns;
+  /** Failed sign-ins per IP + username. */
+  signInLimiter: AttemptLimiter;
+  /** Accounts and guest sessions created per IP. */
+  signUpLimiter: AttemptLimiter;
+  /** A guest's daily tokens per app, whatever the app allows members. */
+  guestDailyTokens: number;
+  now: () => number;
+}
+
+/**
+ * Web app replies are billed to the operator tenant: the platform offers the apps and
+ * their daily free quotas, so the operator pays for the tokens and each end user is held
+ * to the quota. (Calls through the API as `app:{slug}` are billed to the caller's key.)
+ */
+export function webAppPrincipal(): Principal {
+  // Consumer traffic waits in the free tier, behind paid API customers.
+  return { tenantId: operatorTenantId, keyId: null, operator: true, scopes: [], limits: null, monthlyBudgetMicros: null, tier: 'free' };
+}

@@ -1,0 +1,115 @@
+/**
+ * The scheduler as the gateway runs it: engines become replicas, the scheduler's one
+ * pending wake-up (a breaker's cool-down, say) becomes one timer, and waiting requests are
+ * remembered with their tenant so `GET /v1/queue/{id}` answers only their owner.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Engine } from '../engines/engine.js';
+import type { ManagedScheduler } from '../scheduler/managed.js';
+import type { QueuePosition, QueueSnapshot, ReplicaHandle, SubmitCallbacks, WorkItem } from '../scheduler/types.js';
+
+/** An engine as the scheduler sees it: its slots and what runs on them now. */
+export function engineReplica(engine: Engine, models: readonly string[]): ReplicaHandle {
+  return {
+    id: engine.id,
+    models,
+    load: () => {
+      const { slots, busy } = engine.capacity();
+      // An engine still loading (or failed) can start nothing.
+      return engine.health().state === 'ready' ? { slots, busy } : { slots: 0, busy: 0 };
+    },
+  };
+}
+
+export class Dispatch {
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly owners = new Map<string, string>();
+  /** `tenant:x-client-request-id` → request id, so a client can ask before it has our id. */
+  private readonly aliases = new Map<string, string>();
+
+  constructor(
+    private readonly scheduler: ManagedScheduler,
+    private readonly engines: ReadonlyMap<string, Engine>,
+    private readonly clock: Clock,
+  ) {}
+
+  engine(replicaId: string): Engine | undefined {
+    return this.engines.get(replicaId);
+  }
+
+  /** Throws SkylarkError('server_overloaded') when the request cannot be served in time. */
+  submit(item: WorkItem, callbacks: SubmitCallbacks, clientRequestId?: string): void {
+    this.owners.set(item.requestId, item.tenantId);
+    const alias = clientRequestId === undefined ? undefined : `${item.tenantId}:${clientRequestId}`;
+    if (alias !== undefined) this.aliases.set(alias, item.requestId);
+    const forget = () => {
+      this.owners.delete(item.requestId);
+      if (alias !== undefined && this.aliases.get(alias) === item.requestId) this.aliases.delete(alias);
+    };
+    this.forgetters.set(item.requestId, forget);
+    try {
+      this.scheduler.submit(item, {
+        ...callbacks,
+        onGrant: (grant) => {
+          this.forget(item.requestId);
+          callbacks.onGrant(grant);
+        },
+      });
+    } catch (error) {
+      this.forget(item.requestId);
+      throw error;
+    } finally {
+      this.arm();
+    }
+  }
+
+  complete(...args: Parameters<ManagedScheduler['complete']>): void {
+    this.scheduler.complete(...args);
+    this.arm();
+  }
+
+  cancel(requestId: string): void {
+    this.forget(requestId);
+    this.scheduler.cancel(requestId);
+    this.arm();
+  }
+
+  /** A waiting request's place in line (by our id or the client's), for its own tenant only. */
+  position(id: string, tenantId: string, operator: boolean): QueuePosition | undefined {
+    const requestId = this.aliases.get(`${tenantId}:${id}`) ?? id;
+    const owner = this.owners.get(requestId);
+    if (owner === undefined || (owner !== tenantId && !operator)) return undefined;
+    return this.scheduler.position(requestId);
+  }
+
+  snapshot(): QueueSnapshot {
+    return this.scheduler.snapshot();
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private readonly forgetters = new Map<string, () => void>();
+
+  private forget(requestId: string): void {
+    this.forgetters.get(requestId)?.();
+    this.forgetters.delete(requestId);
+  }
+
+  private arm(): void {
+    const at = this.scheduler.nextWakeAt();
+    if (at === undefined || at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.scheduler.pump();
+      this.arm();
+    }, Math.max(0, at - this.clock.now()));
+    this.timer.unref();
+  }
+}

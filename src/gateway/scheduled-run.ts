@@ -1,0 +1,234 @@
+/**
+ * A generation's way through the scheduler: wait for a replica (telling the client its
+ * place in line while it waits), run on the replica granted, retry on another one when a
+ * replica fails before producing anything, and report how it went so the scheduler's
+ * fairness counters, service estimates and circuit breakers learn from it.
+ */
+import { createHash } from 'node:crypto';
+import { AsyncQueue } from '../core/async-queue.js';
+import { SkylarkError, toSkylarkError } from '../core/errors.js';
+import { estimateTokens } from '../core/tokens.js';
+import type { Engine, GenerationPart } from '../engines/engine.js';
+import type { Grant, PrefixSegment, QueuePosition } from '../scheduler/types.js';
+import type { ModelEntry } from './model-catalog.js';
+import { QueueNotice, type StreamPart as ScheduledPart } from './queue-notice.js';
+import { startGeneration } from './generation.js';
+import { meteredParts } from './metering.js';
+import type { PaidHold } from './paid-request.js';
+import type { GatewayDeps, RequestContext, UsageEntry } from './request-context.js';
+import type { Target } from './resolve-model.js';
+
+
+export interface ScheduledWork {
+  target: Target;
+  /** The prompt as the chain of segments a prefix cache can share (system prompt, earlier turns, …). */
+  promptSegments: readonly string[];
+  promptTokens: number;
+  maxOutputTokens: number;
+  /** Starts the generation on the engine granted, for the model granted (the requested one or a fallback). */
+  start(engine: Engine, model: ModelEntry): AsyncIterable<GenerationPart>;
+  /** Called once a replica is granted, before any part of it: headers, the model to report. */
+  onGrant?(model: ModelEntry, grant: Grant): void;
+}
+
+type Event = { type: 'grant'; grant: Grant } | { type: 'progress'; position: QueuePosition } | { type: 'aborted' };
+
+/** A request in the scheduler: its grant and places in line arrive as events. */
+export interface Ticket {
+  events: AsyncQueue<Event>;
+}
+
+/**
+ * Queues the request (or grants it at once). Throws SkylarkError('server_overloaded') with
+ * an honest Retry-After when it cannot be served in time — before any response is sent.
+ */
+export function submitWork(deps: GatewayDeps, context: RequestContext, work: ScheduledWork, excludeReplicas: readonly string[] = []): Ticket {
+  const { model } = work.target;
+  assertServable(deps, model);
+  const events = new AsyncQueue<Event>();
+  deps.dispatch.submit(
+    {
+      requestId: context.requestId,
+      tenantId: context.principal.tenantId,
+      tier: context.principal.tier,
+      model: model.id,
+      fallbackModels: model.fallbacks,
+      promptTokens: work.promptTokens,
+      maxOutputTokens: work.maxOutputTokens,
+      prefix: prefixChain(work.promptSegments),
+      ...(context.maxWaitMs === undefined ? {} : { maxWaitMs: context.maxWaitMs }),
+      ...(excludeReplicas.length === 0 ? {} : { excludeReplicas }),
+    },
+    {
+      onGrant: (granted) => events.push({ type: 'grant', grant: granted }),
+      onProgress: (position) => events.push({ type: 'progress', position }),
+    },
+    context.clientRequestId,
+  );
+  return { events };
+}
+
+/** The parts of a submitted request: places in line while it waits, then the generation's own. */
+export async function* scheduledParts(deps: GatewayDeps, context: RequestContext, work: ScheduledWork, first: Ticket): AsyncGenerator<ScheduledPart> {
+  const { dispatch } = deps;
+  const { model } = work.target;
+  const candidates = model.replicas.length;
+  const tried: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    const { events } = attempt === 0 ? first : submitWork(deps, context, work, tried);
+    const onAbort = () => events.push({ type: 'aborted' });
+    context.signal.addEventListener('abort', onAbort, { once: true });
+    if (context.signal.aborted) onAbort();
+    let grant: Grant | undefined;
+    try {
+      for await (const event of events) {
+        if (event.type === 'grant') {
+          grant = event.grant;
+          break;
+        }
+        if (event.type === 'aborted') throw new SkylarkError('invalid_request', 'The client went away while waiting.');
+        yield new QueueNotice(event.position.position, event.position.etaMs);
+      }
+    } finally {
+      context.signal.removeEventListener('abort', onAbort);
+      if (grant === undefined) dispatch.cancel(context.requestId);
+    }
+    if (grant === undefined) throw new SkylarkError('internal_error', 'The scheduler ended without a grant.');
+
+    const engine = dispatch.engine(grant.replicaId);
+    const granted = grant.model === model.id ? model : deps.catalog.get(grant.model);
+    if (!engine) throw new SkylarkError('engine_unavailable', `Replica ${grant.replicaId} is gone.`);
+    context.responseHeaders['x-skylark-queue-ms'] = String(Math.round(grant.queuedMs));
+    if (grant.fallback) context.responseHeaders['x-skylark-fallback'] = granted.id;
+    work.onGrant?.(granted, grant);
+
+    context.queueMs = grant.queuedMs;
+    context.servedModel = granted.id;
+    context.servedReplica = grant.replicaId;
+    const outcome = yield* runOnReplica(deps, context, engine, granted, work);
+    if (outcome === 'done') return;
+    // Failed before its first token: another replica may serve it.
+    tried.push(grant.replicaId);
+    if (attempt + 1 >= candidates) {
+      yield { type: 'error', error: outcome.error, usage: { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 } };
+      return;
+    }
+  }
+}
+
+/** Runs on one replica; returns 'done', or the error of a failure before any output (retryable elsewhere). */
+async function* runOnReplica(
+  deps: GatewayDeps,
+  context: RequestContext,
+  engine: Engine,
+  model: ModelEntry,
+  work: ScheduledWork,
+): AsyncGenerator<ScheduledPart, 'done' | { error: SkylarkError }> {
+  const started = deps.clock.now();
+  let firstTokenMs: number | undefined;
+  let reported = false;
+  const report = (ok: boolean, usage: { promptTokens: number; cachedPromptTokens: number; completionTokens: number }, beforeFirst = false) => {
+    if (reported) return;
+    reported = true;
+    deps.dispatch.complete(context.requestId, {
+      ok,
+      failedBeforeFirstToken: beforeFirst,
+      promptTokens: usage.promptTokens,
+      cachedTokens: usage.cachedPromptTokens,
+      completionTokens: usage.completionTokens,
+      ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
+    });
+  };
+  let iterator: AsyncIterator<GenerationPart> | undefined;
+  let ended = false;
+  try {
+    iterator = work.start(engine, model)[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<GenerationPart>;
+      try {
+        next = await iterator.next();
+      } catch (thrown) {
+        const error = toSkylarkError(thrown);
+        if (firstTokenMs === undefined && error.isRetryable && !context.signal.aborted) {
+          report(false, zero, true);
+          return { error };
+        }
+        report(!error.isRetryable, zero);
+        throw thrown;
+      }
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      const part = next.value;
+      if (part.type === 'error') {
+        const replicaFault = part.error.isRetryable;
+        if (firstTokenMs === undefined && replicaFault && part.usage.completionTokens === 0 && !context.signal.aborted) {
+          report(false, part.usage, true);
+          return { error: part.error };
+        }
+        report(!replicaFault, part.usage);
+      } else if (part.type === 'finish') {
+        report(true, part.usage);
+      } else if (firstTokenMs === undefined) {
+        firstTokenMs = deps.clock.now() - started;
+      }
+      yield part;
+    }
+    return 'done';
+  } finally {
+    // The consumer left early: stop the engine's generation, then free the slot.
+    if (!ended) await iterator?.return?.();
+    if (!reported) deps.dispatch.cancel(context.requestId);
+  }
+}
+
+const zero = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 };
+
+/**
+ * A model none of whose replicas (nor its fallbacks') is ready would wait for ever: say so
+ * now, with the engine's own reason, as a 503.
+ */
+function assertServable(deps: GatewayDeps, model: ModelEntry): void {
+  const models = [model, ...model.fallbacks.map((id) => deps.catalog.get(id))];
+  if (models.some((entry) => entry.replicas.some((engine) => engine.health().state === 'ready'))) return;
+  const health = model.engine.health();
+  const why = health.state === 'failed' ? `its engine failed to start: ${health.reason}` : 'its engine is still loading; retry shortly';
+  throw new SkylarkError('engine_unavailable', `The model '${model.id}' is not available: ${why}.`, {
+    ...(health.state === 'loading' ? { retryAfterMs: 5000 } : {}),
+  });
+}
+
+/** Each segment's hash covers everything before it too, so equal hashes mean an equal prefix. */
+export function prefixChain(segments: readonly string[]): PrefixSegment[] {
+  const chain: PrefixSegment[] = [];
+  let previous = '';
+  for (const text of segments) {
+    previous = createHash('sha1').update(previous).update('\u0000').update(text).digest('base64url').slice(0, 16);
+    chain.push({ hash: previous, tokens: estimateTokens(text) });
+  }
+  return chain;
+}
+
+/**
+ * Submits the request and starts its metered stream. A request the scheduler refuses gives
+ * its hold back and writes no usage row; one that waits starts with places in line.
+ */
+export async function startScheduledGeneration(
+  deps: GatewayDeps,
+  context: RequestContext,
+  hold: PaidHold,
+  work: ScheduledWork,
+  endpoint: UsageEntry['endpoint'],
+): Promise<AsyncIterable<ScheduledPart>> {
+  let ticket: Ticket;
+  try {
+    ticket = submitWork(deps, context, work);
+  } catch (error) {
+    await hold.release();
+    throw error;
+  }
+  return startGeneration(
+    meteredParts(deps, scheduledParts(deps, context, work, ticket), { context, model: work.target.model.id, endpoint, hold }),
+  );
+}

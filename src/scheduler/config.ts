@@ -1,0 +1,124 @@
+import type { Tier } from './types.js';
+
+/** Every knob of the scheduler; `createScheduler` fills what is omitted from the defaults. */
+export interface SchedulerConfig {
+  /** VTC service charged per prompt token and per output token (Sheng et al. use 1 and 2). */
+  inputTokenWeight: number;
+  outputTokenWeight: number;
+  /** Relative shares of the interactive tiers when all are backlogged; batch uses idle capacity. */
+  tierWeights: Record<Tier, number>;
+  /** Deadline for a wait when the request names none (ms). */
+  tierMaxWaitMs: Record<Tier, number>;
+  /**
+   * Aging: once a request has waited this fraction of its deadline it goes first within
+   * its tier (earliest such first); batch, which has no share, goes first overall.
+   */
+  agingFraction: number;
+  /** At this fraction of its deadline an interactive request goes before every tier's share. */
+  rescueFraction: number;
+  /**
+   * Admission keeps this fraction of every deadline in hand: a request is admitted when
+   * its estimated wait is within (1 − headroom) of its deadline. Estimates err both ways;
+   * a queue admitted right up to its deadline would be late for every optimistic one.
+   */
+  admissionHeadroom: number;
+  /** Completed requests of a model measured before a wait estimate may refuse one (0: the prior is trusted). */
+  minMeasuredToRefuse: number;
+  /** Requests one tenant may have waiting in one tier, over all models. */
+  maxQueuedPerTenant: number;
+  /** Fraction of each replica's slots batch work may not take, kept for interactive arrivals. */
+  batchSlotReserve: number;
+  /** Fraction of a replica's KV budget kept free for the growth of running generations. */
+  kvHeadroom: number;
+  /** A grant counts on top of the engine's KV report this long, until the engine has admitted it (ms). */
+  kvSettleMs: number;
+  /**
+   * Affinity lookahead: among tenants whose counters are within this much service of the
+   * least-served one, the request sharing the longest prefix with a free replica may go
+   * first. It widens VTC's fairness bound by the same amount, and no further.
+   */
+  fairnessWindow: number;
+  /** At most this many tenants' head requests are weighed in one affinity lookahead. */
+  affinityCandidates: number;
+  /** Prefer the affinity replica unless its busy fraction exceeds the least-loaded one's by more. */
+  affinityLoadGap: number;
+  /** Prefix tokens remembered per replica; omitted: the replica's reported KV budget (or 2^20). */
+  prefixCacheTokens?: number;
+  /** Consecutive failures that open a replica's breaker, and how long it stays open (ms). */
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  /** Weight of a new sample in the service estimators (a floor: the first samples weigh more). */
+  ewmaAlpha: number;
+  /** What is assumed before any request completed. */
+  priorServiceMs: number;
+  priorFirstTokenMs: number;
+  priorOutputTokens: number;
+  /** Coefficient of variation assumed for service times before any is measured. */
+  priorDurationCv: number;
+  /** The least Retry-After ever answered (ms); smaller ones make clients hammer. */
+  minRetryAfterMs: number;
+  /** A waiting request's place is recomputed exactly after this many O(1) estimates (arrivals make them drift). */
+  progressExactEvery: number;
+  /**
+   * The least time between two onProgress calls to one request. 0: on every grant ahead of
+   * it, which costs O(watchers) per grant; a gateway sending SSE comments wants ~1000.
+   */
+  progressMinIntervalMs: number;
+  /** The SGLang router's cache-aware policy (its defaults). */
+  cacheAware: { cacheThreshold: number; balanceAbsThreshold: number; balanceRelThreshold: number; maxTreeTokens: number };
+}
+
+export const defaultSchedulerConfig: SchedulerConfig = {
+  inputTokenWeight: 1,
+  outputTokenWeight: 2,
+  tierWeights: { priority: 8, standard: 4, free: 2, batch: 1 },
+  tierMaxWaitMs: { priority: 2_000, standard: 5_000, free: 15_000, batch: 600_000 },
+  agingFraction: 0.75,
+  rescueFraction: 0.95,
+  admissionHeadroom: 0.2,
+  minMeasuredToRefuse: 0,
+  maxQueuedPerTenant: 256,
+  batchSlotReserve: 0.1,
+  kvHeadroom: 0.05,
+  kvSettleMs: 100,
+  fairnessWindow: 2_048,
+  affinityCandidates: 8,
+  affinityLoadGap: 0.25,
+  breakerFailures: 5,
+  breakerCooldownMs: 10_000,
+  ewmaAlpha: 0.05,
+  priorServiceMs: 4_000,
+  priorFirstTokenMs: 300,
+  priorOutputTokens: 256,
+  priorDurationCv: 1,
+  minRetryAfterMs: 100,
+  progressExactEvery: 16,
+  progressMinIntervalMs: 0,
+  // SGLang router (sglang_router RouterArgs): cache_threshold 0.5, balance_abs_threshold 32,
+  // balance_rel_threshold 1.0001, max_tree_size 2^24 characters (about 4 per token).
+  cacheAware: { cacheThreshold: 0.5, balanceAbsThreshold: 32, balanceRelThreshold: 1.0001, maxTreeTokens: 2 ** 22 },
+};
+
+/** What a caller may override: any field, and any single tier of the per-tier maps. */
+export type SchedulerConfigOverrides = Partial<Omit<SchedulerConfig, 'tierWeights' | 'tierMaxWaitMs' | 'cacheAware'>> & {
+  tierWeights?: Partial<SchedulerConfig['tierWeights']>;
+  tierMaxWaitMs?: Partial<SchedulerConfig['tierMaxWaitMs']>;
+  cacheAware?: Partial<SchedulerConfig['cacheAware']>;
+};
+
+export function resolveConfig(overrides: SchedulerConfigOverrides = {}): SchedulerConfig {
+  const config: SchedulerConfig = {
+    ...defaultSchedulerConfig,
+    ...overrides,
+    tierWeights: { ...defaultSchedulerConfig.tierWeights, ...overrides.tierWeights },
+    tierMaxWaitMs: { ...defaultSchedulerConfig.tierMaxWaitMs, ...overrides.tierMaxWaitMs },
+    cacheAware: { ...defaultSchedulerConfig.cacheAware, ...overrides.cacheAware },
+  };
+  for (const [tier, weight] of Object.entries(config.tierWeights)) {
+    if (!(weight > 0)) throw new RangeError(`tierWeights.${tier} must be positive`);
+  }
+  if (!(config.agingFraction > 0 && config.rescueFraction > 0)) throw new RangeError('agingFraction and rescueFraction must be positive');
+  if (!(config.admissionHeadroom >= 0 && config.admissionHeadroom < 1)) throw new RangeError('admissionHeadroom must be in [0, 1)');
+  if (!(config.ewmaAlpha > 0 && config.ewmaAlpha <= 1)) throw new RangeError('ewmaAlpha must be in (0, 1]');
+  return config;
+}

@@ -1,0 +1,49 @@
+/**
+ * Telling waiting requests where they stand (onProgress; SSE comments and GET /v1/queue
+ * upstream). Every grant moves the rest of the line up by one, so each watcher hears of
+ * every grant, unless it heard less than `progressMinIntervalMs` ago: with many watchers
+ * and frequent grants the callbacks are the cost, since each place is an O(1) estimate
+ * from its last exact computation (tiers.ts).
+ */
+import type { SchedulerConfig } from './config.js';
+import type { Capacity, WaitEstimator } from './eta.js';
+import type { Ahead, ModelQueue } from './tiers.js';
+import type { QueuePosition } from './types.js';
+import type { Waiting } from './waiting.js';
+
+export class ProgressReporter {
+  constructor(
+    private readonly eta: WaitEstimator,
+    private readonly config: SchedulerConfig,
+    /** Still waiting: a callback may have cancelled it, or granted it through a re-entrant call. */
+    private readonly stillWaiting: (w: Waiting) => boolean,
+  ) {}
+
+  /** Someone in `queue` was just granted. */
+  granted(queue: ModelQueue, capacity: () => Capacity, now: number): void {
+    if (queue.watchers.size === 0) return;
+    const interval = this.config.progressMinIntervalMs;
+    let due: Iterable<Waiting> = queue.watchers;
+    if (interval > 0) {
+      const some: Waiting[] = [];
+      for (const w of queue.watchers) {
+        if (now - w.reportedAt < interval) break;
+        some.push(w);
+      }
+      due = some;
+    }
+    const model = capacity();
+    for (const w of due) {
+      if (!this.stillWaiting(w)) continue;
+      w.callbacks.onProgress?.(this.report(w, queue, queue.estimate(w, this.config.progressExactEvery), model, now));
+    }
+  }
+
+  /** The place and ETA to tell `w` now, noting that it was told. */
+  report(w: Waiting, queue: ModelQueue, position: Ahead, capacity: Capacity, now: number): QueuePosition {
+    w.reportedAt = now;
+    // Least recently told first, so the scan above stops at the first one not yet due.
+    if (this.config.progressMinIntervalMs > 0 && queue.watchers.delete(w)) queue.watchers.add(w);
+    return { position: position.ahead + 1, etaMs: Math.round(this.eta.forPosition(queue, w.item.tier, position, capacity, now)) };
+  }
+}
