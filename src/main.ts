@@ -18,7 +18,7 @@ import { openConsumer } from './wiring/consumer.js';
 import { ensureAdminKey } from './cli/admin-key.js';
 import { ApiKeys } from './tenancy/api-keys.js';
 import { KeyAccess } from './gateway/access.js';
-import { microsFromDecimal } from './core/money.js';
+import { replicaCostsOf } from './config/load-config.js';
 import { Dispatch, engineReplica } from './gateway/dispatch.js';
 import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
 import type { SkylarkConfig } from './config/config-schema.js';
@@ -89,10 +89,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
   const dispatch = openDispatch(engines, entries, config.scheduler);
-  const replicaCosts = {
-    currency: config.costs.currency,
-    perHourMicros: Object.fromEntries(Object.entries(config.costs.perHour).map(([engine, amount]) => [engine, microsFromDecimal(amount)])),
-  };
+  const replicaCosts = replicaCostsOf(config);
   const deps: GatewayDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
   };

@@ -5,6 +5,7 @@
  * 429 server_overloaded and Retry-After; a load test over two replicas is served whole.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliToEnd } from './support/cli-process.js';
 import { expectOpenAI } from './support/openapi-schemas.js';
 import { startTestPlatform, testAdminKey, type TestPlatform } from './support/platform.js';
 
@@ -132,5 +133,12 @@ describe('economics', () => {
     expect(sim.cost_per_m_output_micros).toBeGreaterThan(0);
     const bad = await sky.request('/admin/economics?start_date=yesterday', { headers: { authorization: `Bearer ${testAdminKey}` } });
     expect(bad.status).toBe(400);
+    // The CLI prints the same report from the database and the config.
+    const cli = await runCliToEnd(['economics', '--data', sky.dataDir, '--config', sky.configPath, '--json'], { DATABASE_URL: '' });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout).data.find((row: { model: string }) => row.model === 'sim-8b')).toMatchObject({
+      output_tokens: sim.output_tokens,
+      revenue_micros: sim.revenue_micros,
+    });
   });
 });

@@ -2,19 +2,11 @@
  * A small seeded PRNG and the distributions the workload draws from. Own code rather than
  * a dependency so a seed means the same workload on every machine and Node version.
  */
+import { mulberry32 } from '../../src/core/random.js';
+
 export type Random = () => number;
 
-/** mulberry32: 32-bit state, good enough for simulation, and fast. */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** An independent stream for each purpose, so adding draws to one leaves the others unchanged. */
 export function substream(seed: number, purpose: string): Random {

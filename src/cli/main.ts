@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBillingCommands } from './billing-commands.js';
+import { registerEconomicsCommand } from './economics-command.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerServeCommand } from './serve-command.js';
 
@@ -11,5 +12,6 @@ const program = new Command()
 registerServeCommand(program);
 registerModelCommands(program);
 registerBillingCommands(program);
+registerEconomicsCommand(program);
 
 await program.parseAsync(process.argv);

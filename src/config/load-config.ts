@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { microsFromDecimal } from '../core/money.js';
 import { toParam } from '../contracts/parse.js';
 import { configSchema, type SkylarkConfig } from './config-schema.js';
 
@@ -91,4 +92,12 @@ export function validateConfig(raw: unknown, source: string): SkylarkConfig {
 
 export function resolveFrom(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** The config's `costs:` as the economics report takes them: engine id → micro-units per hour. */
+export function replicaCostsOf(config: SkylarkConfig): { currency: string; perHourMicros: Record<string, number> } {
+  return {
+    currency: config.costs.currency,
+    perHourMicros: Object.fromEntries(Object.entries(config.costs.perHour).map(([engine, amount]) => [engine, microsFromDecimal(amount)])),
+  };
 }

@@ -14,6 +14,7 @@ interface Event {
 }
 
 import type { Grant, Outcome, PrefixSegment, QueuePosition, ReplicaHandle, ReplicaLoad, Tier, WorkItem } from './types.js';
+import { mulberry32 } from '../core/random.js';
 
 export class FakeClock implements Clock {
   constructor(private time = 0) {}
@@ -190,13 +191,4 @@ export function serviceByTenant(grants: readonly Tracked[]): Map<string, number>
 }
 
 /** A seeded generator (mulberry32), for reproducible randomness in tests. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;

@@ -14,6 +14,9 @@ export interface TestPlatform {
   url: string;
   baseURL: string;
   client: OpenAI;
+  /** Its data directory and YAML config, for CLI commands run beside it. */
+  dataDir: string;
+  configPath: string;
   /** fetch against the server with the admin key. */
   request(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -53,6 +56,8 @@ export async function startTestPlatform(config: Record<string, unknown>, options
   const baseURL = `${platform.url}/v1`;
   return {
     platform,
+    dataDir,
+    configPath,
     url: platform.url,
     baseURL,
     client: new OpenAI({ baseURL, apiKey: testAdminKey, maxRetries: 0, timeout: 30_000 }),

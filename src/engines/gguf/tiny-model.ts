@@ -37,6 +37,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { md, writeGguf, type GgufMetadataEntry, type GgufTensor } from './gguf-writer.js';
+import { mulberry32 } from '../../core/random.js';
 
 export const TINY_MODEL = {
   name: 'skylark-tiny',
@@ -168,17 +169,6 @@ export function buildTinyVocab(): TinyVocab {
   return { tokens, tokenTypes, merges, endOfTextId, imStartId, imEndId, newlineId, next };
 }
 
-/** mulberry32: tiny, fast, fully specified 32-bit PRNG. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Independent stream per tensor name (FNV-1a), so editing one tensor never reshuffles another. */
 function rngFor(name: string): () => number {
