@@ -85,6 +85,13 @@ describe('the paid request path', () => {
     const requestId = response.headers.get('x-request-id')!;
     let events = 0;
     for await (const _data of sseData(response)) if (++events >= 5) break;
+    // While it runs, its maximum cost is held: /v1/balance shows it reserved.
+    const running = (await (await fetch(`${sky.baseURL}/balance`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+      reserved_micros: number;
+      available_micros: number;
+    };
+    expect(running.reserved_micros).toBeGreaterThan(0);
+    expect(running.available_micros).toBe(10_000_000 - running.reserved_micros);
     controller.abort();
     await expect.poll(async () => (await usageRow(requestId))?.status, { timeout: 5000 }).toBe('aborted');
     const row = (await usageRow(requestId))!;
@@ -93,6 +100,8 @@ describe('the paid request path', () => {
     // Charged exactly what was produced, at the price in effect.
     expect(row.cost_micros).toBe(liteCost(row));
     expect((await ledger.balance(tenant.id))!.balanceMicros).toBe(10_000_000 - row.cost_micros);
+    const after = (await (await fetch(`${sky.baseURL}/balance`, { headers: { authorization: `Bearer ${key}` } })).json()) as { reserved_micros: number };
+    expect(after.reserved_micros).toBe(0);
   });
 
   it('stops accepting a revoked key within a second or so', async () => {

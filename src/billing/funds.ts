@@ -28,6 +28,8 @@ export interface FundsBackend {
   finish(owner: string, accountIds: readonly string[], heldAmount: number, spentAmount: number): Promise<void>;
   /** The `spent` counters, in order. */
   spent(accountIds: readonly string[]): Promise<number[]>;
+  /** What every gateway holds on the account now. */
+  held(accountId: string): Promise<number>;
 }
 
 export interface SnapshotAccount {
@@ -92,6 +94,11 @@ export class Funds {
     };
   }
 
+  /** What is held on the account now, by every gateway sharing the backend. */
+  held(accountId: string): Promise<number> {
+    return this.backend.held(accountId);
+  }
+
   /** Forget cached snapshots (after a top-up this process made, say). */
   invalidate(accountId?: string): void {
     if (accountId === undefined) this.snapshots.clear();
@@ -139,6 +146,10 @@ export class MemoryFundsBackend implements FundsBackend {
 
   async spent(accountIds: readonly string[]): Promise<number[]> {
     return accountIds.map((id) => this.state(id).spent);
+  }
+
+  async held(accountId: string): Promise<number> {
+    return this.accounts.get(accountId)?.held ?? 0;
   }
 
   private state(id: string): { held: number; spent: number } {

@@ -93,6 +93,11 @@ export class RedisFundsBackend implements FundsBackend {
     });
   }
 
+  async held(accountId: string): Promise<number> {
+    const fields = await this.redis.client.hgetall(prefix + accountId);
+    return Object.entries(fields).reduce((sum, [field, value]) => (field.startsWith('h:') ? sum + Number(value) : sum), 0);
+  }
+
   /** Drops the holds of replicas whose heartbeat has expired. */
   async recover(): Promise<{ released: number }> {
     const { client } = this.redis;

@@ -120,6 +120,11 @@ export class LedgerBilling {
     return result.hold;
   }
 
+  /** What running requests of the tenant hold now (on every gateway sharing the funds backend). */
+  heldFor(tenantId: string): Promise<number> {
+    return this.funds.held(`t:${tenantId}`);
+  }
+
   /** Prices change rarely; a second of staleness saves a query per request. */
   private async priceOf(modelId: string): Promise<Price | undefined> {
     const now = this.clock.now();

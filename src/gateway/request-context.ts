@@ -48,7 +48,7 @@ export interface GatewayDeps {
   usage: UsageSink;
   clock: Clock;
   access: { authenticate(authorization: string | undefined): Promise<Principal> };
-  billing: { hold(request: HoldRequest): Promise<Hold> };
+  billing: { hold(request: HoldRequest): Promise<Hold>; heldFor(tenantId: string): Promise<number> };
   limits: RateLimits;
   /** What each replica costs per hour (config `costs:`), for GET /admin/economics. */
   replicaCosts: ReplicaCosts;

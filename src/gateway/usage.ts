@@ -49,7 +49,10 @@ export async function getBalance(deps: GatewayDeps, principal: Principal, query:
   const balance = await deps.accounts.ledger.balance(tenant.id);
   // Tenants.create writes the balance row in the same transaction: a missing one is a bug.
   if (balance === undefined) throw new Error(`tenant ${tenant.id} has no balance row`);
-  return balanceView(balance, tenant);
+  // Money held for running requests lives with the gateways (memory or Redis), not in the row.
+  const held = await deps.billing.heldFor(tenant.id);
+  const reservedMicros = balance.reservedMicros + held;
+  return balanceView({ ...balance, reservedMicros, availableMicros: balance.balanceMicros - reservedMicros }, tenant);
 }
 
 /** The tenant a request may read: its own, or — for the operator only — the one it names. */

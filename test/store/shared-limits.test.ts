@@ -46,6 +46,7 @@ describe.each(backends)('funds holds ($name)', ({ name, make }) => {
     const funds = new Funds(await make('gw-a'), 'gw-a', clock);
     const first = await funds.hold([tenant], 600);
     expect(first.ok).toBe(true);
+    expect(await funds.held(tenant.id)).toBe(600);
     expect(await funds.hold([tenant], 600)).toEqual({ ok: false, refusedBy: 0 });
     balance -= 100; // its usage row committed: it cost 100 of the 600 held…
     if (first.ok) await first.hold.finish(100); // …and only then does the hold end
