@@ -116,6 +116,34 @@ describe('the scheduler over HTTP', () => {
   });
 });
 
+describe('fallback through an endpoint', () => {
+  it("serves with the endpoint's lighter fallback when its model cannot start in time, marked and billed as such", async () => {
+    const created = await sky.request('/admin/endpoints', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant_id: null, model: 'sim-lone', rpm: 1000, fallbacks: ['sim-8b'] }),
+    });
+    expect(created.status).toBe(201);
+    const endpoint = (await created.json()) as { id: string; fallbacks: string[] };
+    expect(endpoint.fallbacks).toEqual(['sim-8b']);
+    const busy = chat('sim-lone', {}, { max_tokens: 60 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const answered = await chat(endpoint.id, { 'x-skylark-max-wait-ms': '500' }, { max_tokens: 5 });
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get('x-skylark-fallback')).toBe('sim-8b');
+    const body = (await answered.json()) as { model: string };
+    expect(body.model).toBe('sim-8b');
+    const row = await sky.platform.store.db
+      .selectFrom('usage_records')
+      .select(['model_id', 'endpoint_id', 'replica_id'])
+      .where('request_id', '=', answered.headers.get('x-request-id')!)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ model_id: 'sim-8b', endpoint_id: endpoint.id });
+    expect(['gpu1', 'gpu2']).toContain(row.replica_id);
+    await (await busy).arrayBuffer();
+  });
+});
+
 describe('economics', () => {
   it('sets each replica\'s hourly cost against the revenue of the tokens it served', async () => {
     const response = await sky.request('/admin/economics', { headers: { authorization: `Bearer ${testAdminKey}` } });

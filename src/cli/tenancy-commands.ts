@@ -199,20 +199,24 @@ function registerEndpointCommands(program: Command): void {
     .option('--name <name>', 'display name (default: the model id)')
     .option('--rpm <n>', 'requests per minute (default 60)')
     .option('--tpm <n>', 'tokens per minute (default: unlimited)')
+    .option('--fallbacks <ids>', "comma-separated models to serve it with when its model cannot meet a deadline (default: the model's own)")
     .action(
-      handled(async (options: CommonOptions & { tenant: string; model: string; name?: string; rpm?: string; tpm?: string }) => {
+      handled(async (options: CommonOptions & { tenant: string; model: string; name?: string; rpm?: string; tpm?: string; fallbacks?: string }) => {
         const input = {
           tenantId: options.tenant,
           modelId: options.model,
           name: options.name ?? options.model,
           ...(options.rpm !== undefined ? { rpm: parseInteger('--rpm', options.rpm) } : {}),
           ...(options.tpm !== undefined ? { tpm: parseInteger('--tpm', options.tpm) } : {}),
+          ...(options.fallbacks !== undefined ? { fallbacks: parseList(options.fallbacks) } : {}),
         };
         const created = await withStore(options, async (store) => {
           await requireTenant(store.db, options.tenant);
           return new Endpoints(store.db).create(input);
         });
-        emit(options.json, endpointView(created), () => formatRecord(Object.entries(endpointView(created))));
+        emit(options.json, endpointView(created), () =>
+          formatRecord(Object.entries({ ...endpointView(created), fallbacks: created.fallbacks.join(',') || '(the model\'s)' })),
+        );
       }),
     );
 
@@ -230,8 +234,8 @@ function registerEndpointCommands(program: Command): void {
         const views = endpoints.map(endpointView);
         emit(options.json, views, () =>
           formatTable(
-            ['id', 'name', 'model', 'tenant', 'status', 'rpm', 'tpm'],
-            views.map((e) => [e.id, e.name, e.modelId, e.tenantId ?? '(shared)', e.status, e.rpm, e.tpm ?? 'unlimited']),
+            ['id', 'name', 'model', 'tenant', 'status', 'rpm', 'tpm', 'fallbacks'],
+            views.map((e) => [e.id, e.name, e.modelId, e.tenantId ?? '(shared)', e.status, e.rpm, e.tpm ?? 'unlimited', e.fallbacks.join(',')]),
           ),
         );
       }),

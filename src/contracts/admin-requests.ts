@@ -59,6 +59,11 @@ export const createEndpointBody = z.strictObject({
   name: name.optional().meta({ description: 'Display name (default: the model id).' }),
   rpm: limit.optional().meta({ description: 'Requests per minute (default 60).' }),
   tpm: limit.nullable().optional().meta({ description: 'Tokens per minute (default: unlimited).' }),
+  fallbacks: z
+    .array(z.string().min(1))
+    .max(8)
+    .optional()
+    .meta({ description: "Models to serve it with, in order, when its model cannot meet a request's deadline (default: the model's own chain)." }),
 });
 
 export const listEndpointsQuery = z.strictObject({

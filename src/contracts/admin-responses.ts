@@ -52,6 +52,7 @@ export const endpointObject = z.object({
   rpm: z.int(),
   tpm: z.int().nullable(),
   status: z.enum(['started', 'stopped']),
+  fallbacks: z.array(z.string()).meta({ description: "Its fallback models, in order; empty: its model's own." }),
   created_at: seconds,
 });
 

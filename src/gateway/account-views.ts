@@ -52,7 +52,7 @@ export function apiKeyView(k: ApiKey): ApiKeyObject {
 }
 
 export function endpointView(e: Endpoint): EndpointObject {
-  return { object: 'endpoint', id: e.id, tenant_id: e.tenantId, name: e.name, model: e.modelId, rpm: e.rpm, tpm: e.tpm, status: e.status, created_at: seconds(e.createdAt) };
+  return { object: 'endpoint', id: e.id, tenant_id: e.tenantId, name: e.name, model: e.modelId, rpm: e.rpm, tpm: e.tpm, status: e.status, fallbacks: e.fallbacks, created_at: seconds(e.createdAt) };
 }
 
 const ratesView = (input: number, cachedInput: number, output: number) => ({

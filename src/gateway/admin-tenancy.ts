@@ -92,12 +92,17 @@ export async function createEndpoint(deps: GatewayDeps, body: unknown): Promise<
   // An endpoint must point at a model this gateway serves: a typo would only surface as
   // a 404 on every call through it.
   deps.catalog.get(request.model);
+  for (const fallback of request.fallbacks ?? []) {
+    if (fallback === request.model) throw new SkylarkError('invalid_request', 'An endpoint cannot fall back to its own model.', { param: 'fallbacks' });
+    deps.catalog.require(fallback, 'chat');
+  }
   const endpoint = await deps.accounts.endpoints.create({
     tenantId: request.tenant_id,
     modelId: request.model,
     name: request.name ?? request.model,
     ...(request.rpm !== undefined ? { rpm: request.rpm } : {}),
     ...(request.tpm !== undefined ? { tpm: request.tpm } : {}),
+    ...(request.fallbacks !== undefined ? { fallbacks: request.fallbacks } : {}),
   });
   return endpointView(endpoint);
 }

@@ -10,6 +10,8 @@ import type { GatewayDeps } from './request-context.js';
 export interface Target {
   model: ModelEntry;
   endpoint: Endpoint | null;
+  /** Models to fall back to, in order: the endpoint's own chain, else the model's. */
+  fallbacks: readonly string[];
 }
 
 /** Endpoint rows, trusted for a second: starting or stopping one reaches every gateway within it. */
@@ -43,7 +45,7 @@ export async function resolveTarget(
   if (!requested.startsWith('ep-')) {
     const model = deps.catalog.require(requested, capability);
     assertScope(principal, requested);
-    return { model, endpoint: null };
+    return { model, endpoint: null, fallbacks: model.fallbacks };
   }
   const endpoint = await deps.endpoints.get(requested);
   // Another tenant's endpoint answers exactly like one that does not exist.
@@ -59,7 +61,8 @@ export async function resolveTarget(
   }
   const model = deps.catalog.require(endpoint.modelId, capability);
   assertScope(principal, endpoint.id, endpoint.modelId);
-  return { model, endpoint };
+  const fallbacks = endpoint.fallbacks.length > 0 ? endpoint.fallbacks.filter((id) => deps.catalog.list().some((m) => m.id === id)) : model.fallbacks;
+  return { model, endpoint, fallbacks };
 }
 
 /** A key scoped to an endpoint may call it; a key scoped to a model may call it directly or through any endpoint. */

@@ -44,7 +44,7 @@ export interface Ticket {
  */
 export function submitWork(deps: GatewayDeps, context: RequestContext, work: ScheduledWork, excludeReplicas: readonly string[] = []): Ticket {
   const { model } = work.target;
-  assertServable(deps, model);
+  assertServable(deps, model, work);
   const events = new AsyncQueue<Event>();
   deps.dispatch.submit(
     {
@@ -52,7 +52,7 @@ export function submitWork(deps: GatewayDeps, context: RequestContext, work: Sch
       tenantId: context.principal.tenantId,
       tier: context.principal.tier,
       model: model.id,
-      fallbackModels: model.fallbacks,
+      fallbackModels: work.target.fallbacks,
       promptTokens: work.promptTokens,
       maxOutputTokens: work.maxOutputTokens,
       prefix: prefixChain(work.promptSegments),
@@ -189,8 +189,8 @@ const zero = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 };
  * A model none of whose replicas (nor its fallbacks') is ready would wait for ever: say so
  * now, with the engine's own reason, as a 503.
  */
-function assertServable(deps: GatewayDeps, model: ModelEntry): void {
-  const models = [model, ...model.fallbacks.map((id) => deps.catalog.get(id))];
+function assertServable(deps: GatewayDeps, model: ModelEntry, work: ScheduledWork): void {
+  const models = [model, ...work.target.fallbacks.map((id) => deps.catalog.get(id))];
   if (models.some((entry) => entry.replicas.some((engine) => engine.health().state === 'ready'))) return;
   const health = model.engine.health();
   const why = health.state === 'failed' ? `its engine failed to start: ${health.reason}` : 'its engine is still loading; retry shortly';

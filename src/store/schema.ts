@@ -58,6 +58,8 @@ export interface EndpointsTable {
   tpm: number | null;
   status: EndpointStatus;
   created_at: number;
+  /** JSON array of model ids to fall back to, in order (migration 004); `[]` = the model's own. */
+  fallbacks: ColumnType<string, string | undefined, string>;
 }
 
 export interface PricesTable {

@@ -15,6 +15,8 @@ export interface Endpoint {
   tpm: number | null;
   status: EndpointStatus;
   createdAt: number;
+  /** Models to serve it with when its own cannot meet a deadline; empty = the model's own chain. */
+  fallbacks: string[];
 }
 
 export interface NewEndpoint {
@@ -23,6 +25,7 @@ export interface NewEndpoint {
   modelId: string;
   rpm?: number;
   tpm?: number | null;
+  fallbacks?: string[];
   id?: string;
 }
 
@@ -43,6 +46,7 @@ export class Endpoints {
       tpm: input.tpm ?? null,
       status: 'started',
       created_at: now,
+      fallbacks: JSON.stringify(input.fallbacks ?? []),
     };
     await this.db.insertInto('endpoints').values(row).execute();
     return toEndpoint(row);
@@ -87,5 +91,6 @@ function toEndpoint(row: Selectable<EndpointsTable>): Endpoint {
     tpm: row.tpm === null ? null : Number(row.tpm),
     status: row.status,
     createdAt: Number(row.created_at),
+    fallbacks: JSON.parse(row.fallbacks) as string[],
   };
 }
