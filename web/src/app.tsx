@@ -1,5 +1,5 @@
 /** The page shell: who is signed in, the header, the sidebar, and which page shows. */
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { WireEndUser } from '../../src/contracts/apps-api.js';
 import { api } from './api/client.js';
 import { AppEditor } from './features/apps/app-editor.js';
@@ -8,10 +8,27 @@ import { AuthPage } from './features/auth/auth-page.js';
 import { ChatPage } from './features/chat/chat-page.js';
 import { ConversationList } from './features/chat/conversation-list.js';
 import { ConversationsProvider } from './features/chat/conversations-context.js';
-import { languages, useI18n, type Lang } from './i18n/i18n.js';
+import { useI18n } from './i18n/i18n.js';
 import { Link, match, navigate, usePath } from './router.js';
+import { LanguagePicker } from './ui/language-picker.js';
+
+// Its own chunk (with chart.js): the chat route never downloads it.
+const ConsoleApp = lazy(() => import('./features/console/console-app.js'));
 
 export function App() {
+  const path = usePath();
+  // The console signs in with an API key, not a web app account.
+  if (path === '/console' || path.startsWith('/console/')) {
+    return (
+      <Suspense fallback={<div className="boot" aria-busy="true" />}>
+        <ConsoleApp />
+      </Suspense>
+    );
+  }
+  return <WebApp />;
+}
+
+function WebApp() {
   const [user, setUser] = useState<WireEndUser | null | undefined>(undefined);
   useEffect(() => {
     api.session().then((session) => setUser(session.user), () => setUser(null));
@@ -84,7 +101,7 @@ interface ShellProps {
 }
 
 function Shell({ user, onSignOut, sidebar, children, menuOpen = false, onMenu }: ShellProps) {
-  const { t, lang, setLang } = useI18n();
+  const { t } = useI18n();
   return (
     <div className={`shell${sidebar ? ' with-sidebar' : ''}${menuOpen ? ' menu-open' : ''}`}>
       <header className="topbar">
@@ -100,19 +117,11 @@ function Shell({ user, onSignOut, sidebar, children, menuOpen = false, onMenu }:
           <nav className="main-nav" aria-label="main">
             <Link to="/">{t('nav.chat')}</Link>
             <Link to="/apps">{t('nav.apps')}</Link>
+            <Link to="/console">{t('nav.console')}</Link>
           </nav>
         )}
         <span className="spacer" />
-        <label className="language">
-          <span className="visually-hidden">{t('nav.language')}</span>
-          <select value={lang} onChange={(event) => setLang(event.target.value as Lang)} aria-label={t('nav.language')}>
-            {languages.map((language) => (
-              <option key={language.id} value={language.id}>
-                {language.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <LanguagePicker />
         {user && (
           <span className="user">
             <span className="user-name">{user.username ?? t('nav.guest')}</span>

@@ -3,6 +3,8 @@
  * against `en`, so a string missing in either language fails the type check.
  * `{name}` marks a value filled in at run time.
  */
+import type { consoleEn } from './console-strings.js';
+
 export const en = {
   'app.name': 'Skylark',
   'nav.chat': 'Chat',
@@ -102,11 +104,14 @@ export const en = {
   'apps.builtin': 'Built in',
   'apps.none.mine': 'You have not made an app yet.',
   'apps.start': 'Start chatting',
+  'nav.console': 'Console',
 } as const;
 
-export type MessageKey = keyof typeof en;
+type CoreKey = keyof typeof en;
+/** The console's strings are typed here too but arrive with its chunk (addStrings). */
+export type MessageKey = CoreKey | keyof typeof consoleEn;
 
-export const zhCN: Record<MessageKey, string> = {
+export const zhCN: Record<CoreKey, string> = {
   'app.name': '云雀',
   'nav.chat': '对话',
   'nav.apps': '应用',
@@ -205,4 +210,19 @@ export const zhCN: Record<MessageKey, string> = {
   'apps.builtin': '内置',
   'apps.none.mine': '你还没有创建应用。',
   'apps.start': '开始对话',
+  'nav.console': '控制台',
 };
+
+const added: { en: Partial<Record<MessageKey, string>>; zhCN: Partial<Record<MessageKey, string>> } = { en: {}, zhCN: {} };
+
+/** A lazily loaded part of the app brings its strings, so the chat route does not carry them. */
+export function addStrings(english: Partial<Record<MessageKey, string>>, chinese: Partial<Record<MessageKey, string>>): void {
+  Object.assign(added.en, english);
+  Object.assign(added.zhCN, chinese);
+}
+
+/** The template for a key; the key itself when its part of the app has not loaded yet. */
+export function templateOf(chinese: boolean, key: MessageKey): string {
+  const core: Partial<Record<MessageKey, string>> = chinese ? zhCN : en;
+  return core[key] ?? (chinese ? added.zhCN : added.en)[key] ?? key;
+}

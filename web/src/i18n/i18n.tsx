@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { en, zhCN, type MessageKey } from './dictionary.js';
+import { templateOf, type MessageKey } from './dictionary.js';
 
 export type Lang = 'en' | 'zh-CN';
 export const languages: { id: Lang; label: string }[] = [
@@ -22,7 +22,7 @@ export function detectLang(preferred: readonly string[] = navigator.languages ??
 }
 
 export function translate(lang: Lang, key: MessageKey, values: Record<string, string | number> = {}): string {
-  const template = (lang === 'zh-CN' ? zhCN : en)[key];
+  const template = templateOf(lang === 'zh-CN', key);
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 

@@ -1,0 +1,137 @@
+/**
+ * ep-… endpoints. The admin key lists them (those the tenant in view may call: its own and
+ * the shared presets) and starts or stops them; a tenant key sees what its keys called,
+ * from its usage, since listing endpoints is an admin route.
+ */
+import { useMemo, useState } from 'react';
+import type { EndpointObject, UsageRowObject } from '../../../../src/contracts/admin-responses.js';
+import { useI18n } from '../../i18n/i18n.js';
+import { useConsole } from './console-session.js';
+import { AdminNote, formatMoney, formatNumber, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+import { lastDays } from './usage-series.js';
+
+export function EndpointsPage() {
+  const { t } = useI18n();
+  const { identity } = useConsole();
+  return (
+    <div className="console-page">
+      <PageTitle>{t('console.nav.endpoints')}</PageTitle>
+      {identity.admin ? <EndpointList /> : <EndpointUsage />}
+    </div>
+  );
+}
+
+function EndpointList() {
+  const { t, lang } = useI18n();
+  const { api, identity, tenantId } = useConsole();
+  // The operator's own view is every endpoint; another tenant's is what it may call.
+  const filter = tenantId === identity.tenantId ? undefined : tenantId;
+  const endpoints = useLoad(() => api.endpoints(filter), [api, filter]);
+  const [error, setError] = useState<unknown>(null);
+  const toggle = async (endpoint: EndpointObject) => {
+    try {
+      await api.setEndpoint(endpoint.id, endpoint.status === 'started' ? 'stop' : 'start');
+      setError(null);
+      endpoints.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return (
+    <Loading state={endpoints}>
+      {error ? <Problem error={error} /> : null}
+      {endpoints.data?.length === 0 ? (
+        <p className="muted">{t('console.endpoints.none')}</p>
+      ) : (
+        <div className="table-scroll" tabIndex={0}>
+          <table data-testid="endpoints">
+            <thead>
+              <tr>
+                <th scope="col">{t('console.endpoints.id')}</th>
+                <th scope="col">{t('console.keys.name')}</th>
+                <th scope="col">{t('console.usage.model')}</th>
+                <th scope="col">{t('console.endpoints.owner')}</th>
+                <th scope="col">{t('console.keys.limits')}</th>
+                <th scope="col">{t('console.keys.status')}</th>
+                <th scope="col">{t('console.created')}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t('console.actions')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {endpoints.data?.map((endpoint) => (
+                <tr key={endpoint.id} data-endpoint-id={endpoint.id}>
+                  <td className="mono">{endpoint.id}</td>
+                  <td>{endpoint.name}</td>
+                  <td>{endpoint.model}</td>
+                  <td>{endpoint.tenant_id ?? t('console.endpoints.shared')}</td>
+                  <td>{t('console.keys.rates', { rpm: endpoint.rpm, tpm: endpoint.tpm ?? '∞' })}</td>
+                  <td data-testid="endpoint-status">{endpoint.status === 'started' ? t('console.endpoints.started') : t('console.endpoints.stopped')}</td>
+                  <td>{formatSeconds(endpoint.created_at, lang)}</td>
+                  <td>
+                    <button type="button" className={endpoint.status === 'started' ? 'danger small' : 'small'} onClick={() => void toggle(endpoint)}>
+                      {endpoint.status === 'started' ? t('console.endpoints.stop') : t('console.endpoints.start')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Loading>
+  );
+}
+
+function EndpointUsage() {
+  const { t, lang } = useI18n();
+  const { api } = useConsole();
+  const range = useMemo(() => lastDays(30), []);
+  const state = useLoad(async () => {
+    const [usage, balance] = await Promise.all([api.usage(['endpoint', 'model'], range), api.balance()]);
+    return { rows: usage.data, currency: balance.currency };
+  }, [api, range]);
+  const endpoints = state.data ? usedEndpoints(state.data.rows) : [];
+  return (
+    <>
+      <AdminNote>{t('console.endpoints.adminOnly')}</AdminNote>
+      <Loading state={state}>
+        <h2>{t('console.endpoints.used')}</h2>
+        {endpoints.length === 0 ? (
+          <p className="muted">{t('console.endpoints.noneUsed')}</p>
+        ) : (
+          <div className="table-scroll" tabIndex={0}>
+            <table data-testid="endpoint-usage">
+              <thead>
+                <tr>
+                  <th scope="col">{t('console.endpoints.id')}</th>
+                  <th scope="col">{t('console.usage.model')}</th>
+                  <th scope="col">{t('console.usage.requests')}</th>
+                  <th scope="col">{t('console.usage.cost')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {endpoints.map((row) => (
+                  <tr key={`${row.endpoint}/${row.model}`}>
+                    <td className="mono">{row.endpoint}</td>
+                    <td>{row.model}</td>
+                    <td className="num">{formatNumber(row.requests, lang)}</td>
+                    <td className="num">{formatMoney(row.costMicros, state.data!.currency, lang)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Loading>
+    </>
+  );
+}
+
+/** Rows grouped by endpoint and model; requests that named a model (no endpoint) are left out. */
+function usedEndpoints(rows: UsageRowObject[]) {
+  return rows
+    .filter((row) => row.endpoint_id)
+    .map((row) => ({ endpoint: row.endpoint_id!, model: row.model ?? '', requests: row.requests, costMicros: row.cost_micros }));
+}

@@ -1,0 +1,186 @@
+/**
+ * The price catalog (admin): what each model costs now, every version of one model, and
+ * a new version. Prices are per 1M tokens, entered and shown as exact decimal strings.
+ */
+import { useState } from 'react';
+import type { PriceObject } from '../../../../src/contracts/admin-responses.js';
+import { useI18n } from '../../i18n/i18n.js';
+import type { SetPrice } from './console-api.js';
+import { useConsole } from './console-session.js';
+import { formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+
+export function PricesPage() {
+  const { t } = useI18n();
+  const { api } = useConsole();
+  const current = useLoad(() => api.prices(), [api]);
+  const models = useLoad(() => api.models(), [api]);
+  const [history, setHistory] = useState<string | null>(null);
+  return (
+    <div className="console-page">
+      <PageTitle>{t('console.nav.prices')}</PageTitle>
+      <SetPriceForm
+        models={models.data ?? []}
+        onSet={async (body) => {
+          await api.setPrice(body);
+          current.reload();
+          if (history === body.model) setHistory(null);
+        }}
+      />
+      <section className="card">
+        <h2>{t('console.prices.current')}</h2>
+        <Loading state={current}>
+          {current.data?.length === 0 ? (
+            <p className="muted">{t('console.prices.none')}</p>
+          ) : (
+            <PriceTable testId="prices" prices={current.data ?? []} onHistory={setHistory} />
+          )}
+        </Loading>
+      </section>
+      {history && <History model={history} onClose={() => setHistory(null)} />}
+    </div>
+  );
+}
+
+function History({ model, onClose }: { model: string; onClose: () => void }) {
+  const { t } = useI18n();
+  const { api } = useConsole();
+  const versions = useLoad(() => api.prices(model), [api, model]);
+  return (
+    <section className="card">
+      <div className="section-head">
+        <h2>{t('console.prices.historyOf', { model })}</h2>
+        <button type="button" className="quiet small" onClick={onClose}>
+          {t('error.dismiss')}
+        </button>
+      </div>
+      <Loading state={versions}>
+        <PriceTable testId="price-history" prices={versions.data ?? []} />
+      </Loading>
+    </section>
+  );
+}
+
+function PriceTable({ prices, onHistory, testId }: { prices: PriceObject[]; onHistory?: (model: string) => void; testId: string }) {
+  const { t, lang } = useI18n();
+  return (
+    <div className="table-scroll" tabIndex={0}>
+      <table data-testid={testId}>
+        <thead>
+          <tr>
+            <th scope="col">{t('console.usage.model')}</th>
+            <th scope="col">{t('console.prices.version')}</th>
+            <th scope="col">{t('console.prices.input')}</th>
+            <th scope="col">{t('console.prices.cached')}</th>
+            <th scope="col">{t('console.prices.output')}</th>
+            <th scope="col">{t('console.prices.batch')}</th>
+            <th scope="col">{t('console.prices.from')}</th>
+            {onHistory && (
+              <th scope="col">
+                <span className="visually-hidden">{t('console.actions')}</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {prices.map((price) => (
+            <tr key={price.id} data-model={price.model}>
+              <td>{price.model}</td>
+              <td className="num">v{price.version}</td>
+              <td className="num">
+                {price.input} {price.currency}
+              </td>
+              <td className="num">
+                {price.cached_input} {price.currency}
+              </td>
+              <td className="num">
+                {price.output} {price.currency}
+              </td>
+              <td className="num">{price.batch_discount_pct}%</td>
+              <td>{formatSeconds(price.effective_from, lang)}</td>
+              {onHistory && (
+                <td>
+                  <button type="button" className="small secondary" onClick={() => onHistory(price.model)}>
+                    {t('console.prices.history')}
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function SetPriceForm({ models, onSet }: { models: string[]; onSet: (body: SetPrice) => Promise<void> }) {
+  const { t } = useI18n();
+  const [form, setForm] = useState({ model: '', currency: 'CNY' as 'CNY' | 'USD', input: '', cached_input: '', output: '' });
+  const [working, setWorking] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const field = (name: keyof typeof form) => ({
+    name: `price-${name}`,
+    value: form[name],
+    onChange: (event: { target: { value: string } }) => setForm({ ...form, [name]: event.target.value }),
+  });
+  return (
+    <form
+      className="card console-form"
+      aria-label={t('console.prices.set')}
+      onSubmit={(event) => {
+        event.preventDefault();
+        setWorking(true);
+        setDone(null);
+        const { cached_input, ...rest } = form;
+        onSet({ ...rest, ...(cached_input.trim() ? { cached_input: cached_input.trim() } : {}) })
+          .then(() => {
+            setDone(form.model);
+            setError(null);
+          }, setError)
+          .finally(() => setWorking(false));
+      }}
+    >
+      <h2>{t('console.prices.set')}</h2>
+      <p className="muted">{t('console.prices.hint')}</p>
+      <div className="form-grid">
+        <label>
+          {t('console.usage.model')}
+          <input {...field('model')} list="price-models" required />
+          <datalist id="price-models">
+            {models.map((model) => (
+              <option key={model} value={model} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          {t('console.tenants.currency')}
+          <select {...field('currency')}>
+            <option value="CNY">CNY</option>
+            <option value="USD">USD</option>
+          </select>
+        </label>
+        <label>
+          {t('console.prices.input')}
+          <input {...field('input')} inputMode="decimal" required placeholder="0.8" />
+        </label>
+        <label>
+          {t('console.prices.cached')}
+          <input {...field('cached_input')} inputMode="decimal" placeholder={t('console.prices.cachedDefault')} />
+        </label>
+        <label>
+          {t('console.prices.output')}
+          <input {...field('output')} inputMode="decimal" required placeholder="2" />
+        </label>
+      </div>
+      {error ? <Problem error={error} /> : null}
+      {done && (
+        <p role="status" className="ok-text">
+          {t('console.prices.saved', { model: done })}
+        </p>
+      )}
+      <button type="submit" disabled={working}>
+        {t('console.prices.set')}
+      </button>
+    </form>
+  );
+}
