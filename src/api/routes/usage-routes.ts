@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { balanceQuery, usageQuery } from '../../contracts/admin-requests.js';
-import { balanceObject, usageReport } from '../../contracts/admin-responses.js';
+import { balanceQuery, createKeyBody, usageQuery } from '../../contracts/admin-requests.js';
+import { apiKeyObject, balanceObject, createdApiKeyObject, lists, usageReport } from '../../contracts/admin-responses.js';
 import type { GatewayDeps } from '../../gateway/request-context.js';
 import { getBalance, getUsage } from '../../gateway/usage.js';
+import { createOwnKey, listOwnKeys, revokeOwnKey } from '../../gateway/own-keys.js';
 import { documented } from '../openapi.js';
 import { principalOf } from '../principal.js';
 
-/** A tenant's own books; the operator may name any tenant. */
+/** A tenant's own books and keys; the operator may name any tenant's books. */
 export function registerUsageRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   app.get(
     '/v1/usage',
@@ -21,6 +22,31 @@ export function registerUsageRoutes(app: FastifyInstance, deps: GatewayDeps): vo
       errors: [403, 404],
     }),
     (request) => getUsage(deps, principalOf(request), request.query),
+  );
+
+  const keyTags = ['keys'];
+  app.get(
+    '/v1/keys',
+    documented({ summary: "The caller's tenant's API keys (never the keys themselves)", tags: keyTags, response: lists.apiKeys, errors: [401] }),
+    (request) => listOwnKeys(deps, principalOf(request)),
+  );
+  app.post(
+    '/v1/keys',
+    documented({
+      summary: 'Create an API key for the caller\'s tenant; the sk-… key is in this answer only',
+      description: "Limits may not exceed the calling key's own; a key limited to some models may not create keys.",
+      tags: keyTags,
+      body: createKeyBody,
+      response: createdApiKeyObject,
+      status: 201,
+      errors: [400, 403],
+    }),
+    async (request, reply) => reply.code(201).send(await createOwnKey(deps, principalOf(request), request.body)),
+  );
+  app.post(
+    '/v1/keys/:id/revoke',
+    documented({ summary: "Revoke one of the tenant's keys (idempotent)", tags: keyTags, params: { id: 'API key id (key_…)' }, response: apiKeyObject, errors: [404] }),
+    (request) => revokeOwnKey(deps, principalOf(request), (request.params as { id: string }).id),
   );
 
   app.get(
