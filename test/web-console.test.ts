@@ -252,7 +252,7 @@ describe('the console with the admin key', () => {
 });
 
 describe('the console with a tenant key', () => {
-  it('sees its own tenant only, and is told what needs the admin key', async () => {
+  it('sees its own tenant only, manages its own keys, and is told what needs the admin key', async () => {
     const tenantPage = await context.newPage();
     await openConsole(tenantPage, tenantKey);
     await tenantPage.getByTestId('tenant-id').waitFor();
@@ -262,8 +262,15 @@ describe('the console with a tenant key', () => {
     await nav(tenantPage, 'Balance');
     await poll(() => tenantPage.getByTestId('balance-amount').getAttribute('data-micros')).toBe(String(10_000_000 - costMicros));
     expect(await tenantPage.getByTestId('admin-note').textContent()).toContain('admin key');
+    // Its own keys it manages itself (/v1/keys), never looser than the key in use.
     await nav(tenantPage, 'API keys');
-    expect(await tenantPage.getByTestId('admin-note').textContent()).toContain(`Keys of tenant ${tenantId}`);
+    await tenantPage.locator('input[name="key-name"]').fill('member');
+    await tenantPage.getByRole('button', { name: 'Create a key' }).click();
+    const secret = tenantPage.getByTestId('secret');
+    await secret.waitFor();
+    expect(await secret.textContent()).toMatch(/^sk-/);
+    await tenantPage.getByRole('button', { name: 'I have saved it' }).click();
+    await poll(() => tenantPage.getByTestId('keys').textContent()).toContain('member');
     await nav(tenantPage, 'Engines');
     await tenantPage.locator('li[data-replica="local"]').first().waitFor();
     await shot(tenantPage, 'console-tenant-engines');

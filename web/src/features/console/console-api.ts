@@ -104,6 +104,10 @@ export class ConsoleApi {
   keys = (tenantId: string) => this.call<List<ApiKeyObject>>('GET', `/admin/tenants/${enc(tenantId)}/keys`).then((r) => r.data);
   createKey = (tenantId: string, body: CreateKey) => this.call<ApiKeyObject & { key: string }>('POST', `/admin/tenants/${enc(tenantId)}/keys`, body);
   revokeKey = (keyId: string) => this.call<ApiKeyObject>('POST', `/admin/keys/${enc(keyId)}/revoke`);
+  /** The calling key's own tenant (/v1/keys): what a tenant's member may do. */
+  ownKeys = () => this.call<List<ApiKeyObject>>('GET', '/v1/keys').then((r) => r.data);
+  createOwnKey = (body: CreateKey) => this.call<ApiKeyObject & { key: string }>('POST', '/v1/keys', body);
+  revokeOwnKey = (keyId: string) => this.call<ApiKeyObject>('POST', `/v1/keys/${enc(keyId)}/revoke`);
 
   endpoints = (tenantId?: string) => this.call<List<EndpointObject>>('GET', `/admin/endpoints${query({ tenant_id: tenantId })}`).then((r) => r.data);
   setEndpoint = (id: string, verb: 'start' | 'stop') => this.call<EndpointObject>('POST', `/admin/endpoints/${enc(id)}/${verb}`);

@@ -1,14 +1,14 @@
 /**
- * API keys of the tenant in view: list, create (the sk- key shown once), revoke. Keys are
- * managed through the admin API; the HTTP API has no self-service key routes, so a tenant
- * key is told who can do it instead of being shown a form that would fail.
+ * API keys of the tenant in view: list, create (the sk- key shown once), revoke. The admin
+ * key manages any tenant's through /admin; a tenant's own key manages its tenant's through
+ * /v1/keys, which grants no key looser than the one used (the server says so if asked).
  */
 import { useState } from 'react';
 import type { ApiKeyObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import type { CreateKey } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { AdminNote, formatSeconds, Loading, PageTitle, Problem, ShownOnce, useLoad } from './console-ui.js';
+import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useLoad } from './console-ui.js';
 
 export function KeysPage() {
   const { t } = useI18n();
@@ -16,22 +16,22 @@ export function KeysPage() {
   return (
     <div className="console-page">
       <PageTitle>{t('console.nav.keys')}</PageTitle>
-      {identity.admin ? <KeyManager key={tenantId} tenantId={tenantId} /> : <AdminNote>{t('console.keys.adminOnly', { tenant: tenantId })}</AdminNote>}
+      <KeyManager key={tenantId} tenantId={tenantId} own={!identity.admin} />
     </div>
   );
 }
 
-function KeyManager({ tenantId }: { tenantId: string }) {
+function KeyManager({ tenantId, own }: { tenantId: string; own: boolean }) {
   const { t, lang } = useI18n();
   const { api } = useConsole();
-  const keys = useLoad(() => api.keys(tenantId), [api, tenantId]);
+  const keys = useLoad(() => (own ? api.ownKeys() : api.keys(tenantId)), [api, tenantId, own]);
   const [created, setCreated] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   const revoke = async (key: ApiKeyObject) => {
     if (!window.confirm(t('console.keys.confirmRevoke', { name: key.name }))) return;
     try {
-      await api.revokeKey(key.id);
+      await (own ? api.revokeOwnKey(key.id) : api.revokeKey(key.id));
       setError(null);
       keys.reload();
     } catch (failure) {
@@ -43,7 +43,7 @@ function KeyManager({ tenantId }: { tenantId: string }) {
     <>
       <CreateKeyForm
         onCreate={async (body) => {
-          const made = await api.createKey(tenantId, body);
+          const made = await (own ? api.createOwnKey(body) : api.createKey(tenantId, body));
           setCreated(made.key);
           keys.reload();
         }}
