@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOpenAI } from './support/openapi-schemas.js';
 import { startTestPlatform, tinyModelConfig, type TestPlatform } from './support/platform.js';
 import { tenantWithKey } from './support/tenants.js';
+import { Ledger } from '../src/billing/ledger.js';
 
 let sky: TestPlatform;
 beforeAll(async () => {
@@ -20,6 +21,19 @@ async function call(key: string, method: string, path: string, body?: unknown) {
   });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
+
+describe('own ledger (/v1/ledger)', () => {
+  it("lists the caller's tenant's entries only", async () => {
+    const mine = await tenantWithKey(sky.platform.store.db);
+    const theirs = await tenantWithKey(sky.platform.store.db);
+    const ledger = new Ledger(sky.platform.store.db);
+    await ledger.topUp(mine.tenant.id, 5_000_000, 'mine');
+    await ledger.topUp(theirs.tenant.id, 7_000_000, 'theirs');
+    const page = await call(mine.key, 'GET', '/v1/ledger');
+    expect(page.status).toBe(200);
+    expect(page.body.data.map((entry: { ref: string; amount_micros: number }) => [entry.ref, entry.amount_micros])).toEqual([['mine', 5_000_000]]);
+  });
+});
 
 describe('self-service keys (/v1/keys)', () => {
   it('creates a key shown once, lists keys without secrets, and revokes one', async () => {

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { balanceQuery, createKeyBody, usageQuery } from '../../contracts/admin-requests.js';
-import { apiKeyObject, balanceObject, createdApiKeyObject, lists, usageReport } from '../../contracts/admin-responses.js';
+import { balanceQuery, createKeyBody, ledgerQuery, usageQuery } from '../../contracts/admin-requests.js';
+import { apiKeyObject, balanceObject, createdApiKeyObject, ledgerPage, lists, usageReport } from '../../contracts/admin-responses.js';
 import type { GatewayDeps } from '../../gateway/request-context.js';
 import { getBalance, getUsage } from '../../gateway/usage.js';
 import { createOwnKey, listOwnKeys, revokeOwnKey } from '../../gateway/own-keys.js';
+import { listLedger } from '../../gateway/admin-billing.js';
 import { documented } from '../openapi.js';
 import { principalOf } from '../principal.js';
 
@@ -47,6 +48,12 @@ export function registerUsageRoutes(app: FastifyInstance, deps: GatewayDeps): vo
     '/v1/keys/:id/revoke',
     documented({ summary: "Revoke one of the tenant's keys (idempotent)", tags: keyTags, params: { id: 'API key id (key_…)' }, response: apiKeyObject, errors: [404] }),
     (request) => revokeOwnKey(deps, principalOf(request), (request.params as { id: string }).id),
+  );
+
+  app.get(
+    '/v1/ledger',
+    documented({ summary: "The caller's tenant's ledger: top-ups, redeemed codes and charges, newest first", tags: ['usage'], query: ledgerQuery, response: ledgerPage, errors: [400] }),
+    (request) => listLedger(deps, principalOf(request).tenantId, request.query),
   );
 
   app.get(

@@ -1,9 +1,9 @@
-/** The balance (GET /v1/balance) and, for the admin key, the ledger behind it. */
+/** The balance (GET /v1/balance) and the ledger behind it (/v1/ledger, or /admin for the tenant in view). */
 import { useEffect, useState } from 'react';
 import type { LedgerEntryObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { AdminNote, formatMoney, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+import { formatMoney, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
 
 export function BalancePage() {
   const { t } = useI18n();
@@ -14,7 +14,7 @@ export function BalancePage() {
       <BalanceCard />
       <section className="card">
         <h2>{t('console.ledger.title')}</h2>
-        {identity.admin ? <Ledger tenantId={tenantId} /> : <AdminNote>{t('console.ledger.adminOnly')}</AdminNote>}
+        <Ledger tenantId={tenantId} own={!identity.admin} />
       </section>
     </div>
   );
@@ -51,11 +51,12 @@ export function BalanceCard({ version = 0 }: { version?: number }) {
 }
 
 /** Newest first, a page at a time; `kinds` narrows it (top-ups and codes only, say). */
-export function Ledger({ tenantId, kinds, version = 0 }: { tenantId: string; kinds?: LedgerEntryObject['kind'][]; version?: number }) {
+export function Ledger({ tenantId, kinds, version = 0, own = false }: { tenantId: string; kinds?: LedgerEntryObject['kind'][]; version?: number; own?: boolean }) {
   const { t, lang } = useI18n();
   const { api, tenants } = useConsole();
   const currency = tenants.find((tenant) => tenant.id === tenantId)?.currency ?? 'CNY';
-  const first = useLoad(() => api.ledger(tenantId), [api, tenantId, version]);
+  const page = (before?: number) => (own ? api.ownLedger(before) : api.ledger(tenantId, before));
+  const first = useLoad(() => page(), [api, tenantId, version, own]);
   const [older, setOlder] = useState<LedgerEntryObject[]>([]);
   const [more, setMore] = useState<{ hasMore: boolean; lastId: number | null }>({ hasMore: false, lastId: null });
   const [error, setError] = useState<unknown>(null);
@@ -67,9 +68,9 @@ export function Ledger({ tenantId, kinds, version = 0 }: { tenantId: string; kin
   const loadOlder = async () => {
     if (more.lastId === null) return;
     try {
-      const page = await api.ledger(tenantId, more.lastId);
-      setOlder((shown) => [...shown, ...page.data]);
-      setMore({ hasMore: page.has_more, lastId: page.last_id });
+      const next = await page(more.lastId);
+      setOlder((shown) => [...shown, ...next.data]);
+      setMore({ hasMore: next.has_more, lastId: next.last_id });
       setError(null);
     } catch (failure) {
       setError(failure);

@@ -118,6 +118,8 @@ export class ConsoleApi {
   topUp = (tenantId: string, body: { amount: string; ref?: string }) => this.call<TopUpObject>('POST', `/admin/tenants/${enc(tenantId)}/topups`, body);
   ledger = (tenantId: string, before?: number) =>
     this.call<LedgerPage>('GET', `/admin/tenants/${enc(tenantId)}/ledger${query({ limit: '50', before: before?.toString() })}`);
+  /** The calling key's own tenant's ledger (/v1/ledger). */
+  ownLedger = (before?: number) => this.call<LedgerPage>('GET', `/v1/ledger${query({ limit: '50', before: before?.toString() })}`);
 
   redeemCodes = () => this.call<List<RedeemCodeObject>>('GET', '/admin/redeem-codes').then((r) => r.data);
   createRedeemCodes = (body: { amount: string; count: number; currency?: 'CNY' | 'USD'; expires_at?: number }) =>
