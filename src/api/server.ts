@@ -10,7 +10,7 @@ import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAdminBillingRoutes } from './routes/admin-billing-routes.js';
 import { registerAdminTenancyRoutes } from './routes/admin-tenancy-routes.js';
-import { registerUsageRoutes } from './routes/usage-routes.js';
+import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerDocs } from './openapi.js';
 import { registerConsumerApi, type ConsumerApiOptions } from './consumer-api.js';
 import { registerWebApp } from './routes/web-routes.js';
@@ -65,7 +65,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
   app.register(async (routes) => {
     registerHealthRoutes(routes, options.deps);
     registerOpenAIRoutes(routes, options.deps, inFlight);
-    registerUsageRoutes(routes, options.deps);
+    registerTenantRoutes(routes, options.deps);
     registerAdminRoutes(routes, options.deps, inFlight);
     registerAdminTenancyRoutes(routes, options.deps);
     registerAdminBillingRoutes(routes, options.deps);

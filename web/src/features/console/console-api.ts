@@ -111,6 +111,9 @@ export class ConsoleApi {
 
   endpoints = (tenantId?: string) => this.call<List<EndpointObject>>('GET', `/admin/endpoints${query({ tenant_id: tenantId })}`).then((r) => r.data);
   setEndpoint = (id: string, verb: 'start' | 'stop') => this.call<EndpointObject>('POST', `/admin/endpoints/${enc(id)}/${verb}`);
+  /** The calling key's own tenant's endpoints (/v1/endpoints): its own and the shared presets. */
+  ownEndpoints = () => this.call<List<EndpointObject>>('GET', '/v1/endpoints').then((r) => r.data);
+  setOwnEndpoint = (id: string, verb: 'start' | 'stop') => this.call<EndpointObject>('POST', `/v1/endpoints/${enc(id)}/${verb}`);
 
   prices = (model?: string) => this.call<List<PriceObject>>('GET', `/admin/prices${query({ model })}`).then((r) => r.data);
   setPrice = (body: SetPrice) => this.call<PriceObject>('POST', '/admin/prices', body);

@@ -1,13 +1,14 @@
 /**
- * ep-… endpoints. The admin key lists them (those the tenant in view may call: its own and
- * the shared presets) and starts or stops them; a tenant key sees what its keys called,
- * from its usage, since listing endpoints is an admin route.
+ * ep-… endpoints the tenant in view may call (its own and the shared presets), started or
+ * stopped here: through /admin with the admin key, through /v1/endpoints with a tenant's
+ * own key (its own endpoints only; presets are the operator's). A tenant key also sees
+ * what its keys called through them, from its usage.
  */
 import { useMemo, useState } from 'react';
 import type { EndpointObject, UsageRowObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { AdminNote, formatMoney, formatNumber, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+import { formatMoney, formatNumber, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
 import { lastDays } from './usage-series.js';
 
 export function EndpointsPage() {
@@ -16,21 +17,23 @@ export function EndpointsPage() {
   return (
     <div className="console-page">
       <PageTitle>{t('console.nav.endpoints')}</PageTitle>
-      {identity.admin ? <EndpointList /> : <EndpointUsage />}
+      <EndpointList own={!identity.admin} />
+      {!identity.admin && <EndpointUsage />}
     </div>
   );
 }
 
-function EndpointList() {
+function EndpointList({ own }: { own: boolean }) {
   const { t, lang } = useI18n();
   const { api, identity, tenantId } = useConsole();
   // The operator's own view is every endpoint; another tenant's is what it may call.
   const filter = tenantId === identity.tenantId ? undefined : tenantId;
-  const endpoints = useLoad(() => api.endpoints(filter), [api, filter]);
+  const endpoints = useLoad(() => (own ? api.ownEndpoints() : api.endpoints(filter)), [api, filter, own]);
   const [error, setError] = useState<unknown>(null);
   const toggle = async (endpoint: EndpointObject) => {
     try {
-      await api.setEndpoint(endpoint.id, endpoint.status === 'started' ? 'stop' : 'start');
+      const verb = endpoint.status === 'started' ? 'stop' : 'start';
+      await (own ? api.setOwnEndpoint(endpoint.id, verb) : api.setEndpoint(endpoint.id, verb));
       setError(null);
       endpoints.reload();
     } catch (failure) {
@@ -70,9 +73,11 @@ function EndpointList() {
                   <td data-testid="endpoint-status">{endpoint.status === 'started' ? t('console.endpoints.started') : t('console.endpoints.stopped')}</td>
                   <td>{formatSeconds(endpoint.created_at, lang)}</td>
                   <td>
-                    <button type="button" className={endpoint.status === 'started' ? 'danger small' : 'small'} onClick={() => void toggle(endpoint)}>
-                      {endpoint.status === 'started' ? t('console.endpoints.stop') : t('console.endpoints.start')}
-                    </button>
+                    {(!own || endpoint.tenant_id !== null) && (
+                      <button type="button" className={endpoint.status === 'started' ? 'danger small' : 'small'} onClick={() => void toggle(endpoint)}>
+                        {endpoint.status === 'started' ? t('console.endpoints.stop') : t('console.endpoints.start')}
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -95,7 +100,6 @@ function EndpointUsage() {
   const endpoints = state.data ? usedEndpoints(state.data.rows) : [];
   return (
     <>
-      <AdminNote>{t('console.endpoints.adminOnly')}</AdminNote>
       <Loading state={state}>
         <h2>{t('console.endpoints.used')}</h2>
         {endpoints.length === 0 ? (

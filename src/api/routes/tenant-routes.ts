@@ -1,15 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { balanceQuery, createKeyBody, ledgerQuery, usageQuery } from '../../contracts/admin-requests.js';
-import { apiKeyObject, balanceObject, createdApiKeyObject, ledgerPage, lists, usageReport } from '../../contracts/admin-responses.js';
+import { balanceQuery, createEndpointBody, createKeyBody, ledgerQuery, usageQuery } from '../../contracts/admin-requests.js';
+import { apiKeyObject, balanceObject, createdApiKeyObject, endpointObject, ledgerPage, lists, usageReport } from '../../contracts/admin-responses.js';
 import type { GatewayDeps } from '../../gateway/request-context.js';
 import { getBalance, getUsage } from '../../gateway/usage.js';
 import { createOwnKey, listOwnKeys, revokeOwnKey } from '../../gateway/own-keys.js';
 import { listLedger } from '../../gateway/admin-billing.js';
+import { createOwnEndpoint, listOwnEndpoints, setOwnEndpointStatus } from '../../gateway/own-endpoints.js';
 import { documented } from '../openapi.js';
 import { principalOf } from '../principal.js';
 
-/** A tenant's own books and keys; the operator may name any tenant's books. */
-export function registerUsageRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+/** What a tenant's own key may read and manage: usage, balance, ledger, keys, endpoints (the operator may name any tenant's books). */
+export function registerTenantRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   app.get(
     '/v1/usage',
     documented({
@@ -49,6 +50,32 @@ export function registerUsageRoutes(app: FastifyInstance, deps: GatewayDeps): vo
     documented({ summary: "Revoke one of the tenant's keys (idempotent)", tags: keyTags, params: { id: 'API key id (key_…)' }, response: apiKeyObject, errors: [404] }),
     (request) => revokeOwnKey(deps, principalOf(request), (request.params as { id: string }).id),
   );
+
+  const endpointTags = ['endpoints'];
+  app.get(
+    '/v1/endpoints',
+    documented({ summary: "Endpoints the caller's tenant may call: its own and the shared presets", tags: endpointTags, response: lists.endpoints, errors: [401] }),
+    (request) => listOwnEndpoints(deps, principalOf(request)),
+  );
+  app.post(
+    '/v1/endpoints',
+    documented({
+      summary: "Create an endpoint (ep-…) for the caller's tenant",
+      tags: endpointTags,
+      body: createEndpointBody.omit({ tenant_id: true }),
+      response: endpointObject,
+      status: 201,
+      errors: [400, 403, 404],
+    }),
+    async (request, reply) => reply.code(201).send(await createOwnEndpoint(deps, principalOf(request), request.body)),
+  );
+  for (const verb of ['start', 'stop'] as const) {
+    app.post(
+      `/v1/endpoints/:id/${verb}`,
+      documented({ summary: `${verb === 'start' ? 'Start' : 'Stop'} one of the tenant's endpoints`, tags: endpointTags, params: { id: 'Endpoint id (ep-…)' }, response: endpointObject, errors: [403, 404] }),
+      (request) => setOwnEndpointStatus(deps, principalOf(request), (request.params as { id: string }).id, verb === 'start' ? 'started' : 'stopped'),
+    );
+  }
 
   app.get(
     '/v1/ledger',

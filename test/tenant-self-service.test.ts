@@ -1,4 +1,4 @@
-/** A tenant's members manage their own keys with a key of theirs: never beyond its own limits or tenant. */
+/** A tenant's members manage their own keys, endpoints and read their ledger with a key of theirs: never beyond its own limits or tenant. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOpenAI } from './support/openapi-schemas.js';
 import { startTestPlatform, tinyModelConfig, type TestPlatform } from './support/platform.js';
@@ -64,5 +64,30 @@ describe('self-service keys (/v1/keys)', () => {
     const scoped = await tenantWithKey(sky.platform.store.db, { scopes: ['skylark-tiny'] });
     const refused = await call(scoped.key, 'POST', '/v1/keys', {});
     expect([refused.status, refused.body.error.code]).toEqual([403, 'permission_denied']);
+  });
+});
+
+describe('self-service endpoints (/v1/endpoints)', () => {
+  it("creates, lists, stops and starts its own endpoints; presets and other tenants' stay out of reach", async () => {
+    const mine = await tenantWithKey(sky.platform.store.db);
+    const theirs = await tenantWithKey(sky.platform.store.db);
+    const created = await call(mine.key, 'POST', '/v1/endpoints', { model: 'skylark-tiny', name: 'prod', rpm: 30, tenant_id: theirs.tenant.id });
+    // Naming a tenant is not for a tenant's key: the body has no such field here.
+    expect([created.status, created.body.error?.param]).toEqual([400, 'tenant_id']);
+    const made = await call(mine.key, 'POST', '/v1/endpoints', { model: 'skylark-tiny', name: 'prod', rpm: 30 });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ tenant_id: mine.tenant.id, model: 'skylark-tiny', rpm: 30, status: 'started' });
+    const foreign = await call(theirs.key, 'POST', '/v1/endpoints', { model: 'skylark-tiny' });
+    const preset = await sky.request('/admin/endpoints', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant_id: null, model: 'skylark-tiny' }) });
+    const presetId = ((await preset.json()) as { id: string }).id;
+    const listed = await call(mine.key, 'GET', '/v1/endpoints');
+    const ids = listed.body.data.map((endpoint: { id: string }) => endpoint.id);
+    expect(ids).toContain(made.body.id);
+    expect(ids).toContain(presetId);
+    expect(ids).not.toContain(foreign.body.id);
+    expect((await call(mine.key, 'POST', `/v1/endpoints/${made.body.id}/stop`)).body.status).toBe('stopped');
+    expect((await call(mine.key, 'POST', `/v1/endpoints/${made.body.id}/start`)).body.status).toBe('started');
+    expect((await call(mine.key, 'POST', `/v1/endpoints/${foreign.body.id}/stop`)).status).toBe(404);
+    expect((await call(mine.key, 'POST', `/v1/endpoints/${presetId}/stop`)).status).toBe(403);
   });
 });
