@@ -272,6 +272,15 @@ describe('the console with a tenant key', () => {
     expect(await secret.textContent()).toMatch(/^sk-/);
     await tenantPage.getByRole('button', { name: 'I have saved it' }).click();
     await poll(() => tenantPage.getByTestId('keys').textContent()).toContain('member');
+    // And its endpoints: made here, stopped and started here (/v1/endpoints).
+    await nav(tenantPage, 'Endpoints');
+    await tenantPage.locator('input[name="endpoint-model"]').fill('skylark-tiny');
+    await tenantPage.locator('input[name="endpoint-name"]').fill('member-ep');
+    await tenantPage.getByRole('button', { name: 'Create an endpoint' }).click();
+    const endpointRow = tenantPage.getByTestId('endpoints').locator('tr', { hasText: 'member-ep' });
+    await endpointRow.waitFor();
+    await endpointRow.getByRole('button', { name: 'Stop' }).click();
+    await poll(() => endpointRow.getByTestId('endpoint-status').textContent()).toBe('Stopped');
     await nav(tenantPage, 'Engines');
     await tenantPage.locator('li[data-replica="local"]').first().waitFor();
     await shot(tenantPage, 'console-tenant-engines');

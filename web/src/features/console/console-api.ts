@@ -47,6 +47,14 @@ export interface EngineList {
 
 export type UsageGroup = 'day' | 'model' | 'key' | 'endpoint';
 
+export interface CreateEndpoint {
+  model: string;
+  name?: string;
+  rpm?: number;
+  tpm?: number;
+  fallbacks?: string[];
+}
+
 export interface CreateKey {
   name?: string;
   models?: string[];
@@ -112,6 +120,8 @@ export class ConsoleApi {
   endpoints = (tenantId?: string) => this.call<List<EndpointObject>>('GET', `/admin/endpoints${query({ tenant_id: tenantId })}`).then((r) => r.data);
   setEndpoint = (id: string, verb: 'start' | 'stop') => this.call<EndpointObject>('POST', `/admin/endpoints/${enc(id)}/${verb}`);
   /** The calling key's own tenant's endpoints (/v1/endpoints): its own and the shared presets. */
+  createEndpoint = (tenantId: string, body: CreateEndpoint) => this.call<EndpointObject>('POST', '/admin/endpoints', { tenant_id: tenantId, ...body });
+  createOwnEndpoint = (body: CreateEndpoint) => this.call<EndpointObject>('POST', '/v1/endpoints', body);
   ownEndpoints = () => this.call<List<EndpointObject>>('GET', '/v1/endpoints').then((r) => r.data);
   setOwnEndpoint = (id: string, verb: 'start' | 'stop') => this.call<EndpointObject>('POST', `/v1/endpoints/${enc(id)}/${verb}`);
 

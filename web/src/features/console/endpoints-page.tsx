@@ -10,6 +10,7 @@ import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
 import { formatMoney, formatNumber, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
 import { lastDays } from './usage-series.js';
+import { CreateEndpointForm } from './endpoint-form.js';
 
 export function EndpointsPage() {
   const { t } = useI18n();
@@ -42,6 +43,12 @@ function EndpointList({ own }: { own: boolean }) {
   };
   return (
     <Loading state={endpoints}>
+      <CreateEndpointForm
+        onCreate={async (body) => {
+          await (own ? api.createOwnEndpoint(body) : api.createEndpoint(tenantId, body));
+          endpoints.reload();
+        }}
+      />
       {error ? <Problem error={error} /> : null}
       {endpoints.data?.length === 0 ? (
         <p className="muted">{t('console.endpoints.none')}</p>
