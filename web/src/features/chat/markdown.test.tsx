@@ -18,6 +18,14 @@ describe('markdown from a model', () => {
     expect(out.querySelectorAll('li')).toHaveLength(2);
   });
 
+  it("renders GitHub's tables and strikethrough, still sanitised", () => {
+    const out = html('| model | price |\n|---|---|\n| pro | ¥0.8 |\n\n~~old~~ <img src=x onerror=alert(1)>');
+    expect([...out.querySelectorAll('th')].map((th) => th.textContent)).toEqual(['model', 'price']);
+    expect(out.querySelector('td')?.textContent).toBe('pro');
+    expect(out.querySelector('del')?.textContent).toBe('old');
+    expect(out.querySelector('img')).toBeNull();
+  });
+
   it('never lets the output run script', () => {
     const attacks = [
       '<script>window.pwned = 1</script>',

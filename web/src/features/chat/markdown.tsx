@@ -3,13 +3,14 @@
  * text it is (a model writing about HTML means the code, not the page), rehype-sanitize
  * keeps only GitHub's safe subset of elements and attributes, and react-markdown drops
  * `javascript:` and other unsafe URLs. Highlighting runs after sanitising, so its class
- * names survive. The page's Content-Security-Policy is the last line.
- * (No GFM tables or strikethrough: that needs remark-gfm, which is not a dependency.)
+ * names survive. The page's Content-Security-Policy is the last line. GitHub's extensions
+ * (tables, strikethrough, task lists, autolinks) come from remark-gfm; sanitising keeps them.
  */
 import { memo } from 'react';
 import ReactMarkdown, { type Options } from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import rehypeSanitize from 'rehype-sanitize';
+import remarkGfm from 'remark-gfm';
 
 const rehypePlugins: Options['rehypePlugins'] = [rehypeSanitize, [rehypeHighlight, { detect: false }]];
 
@@ -28,7 +29,7 @@ function htmlAsText() {
   return (tree: MdNode) => visit(tree);
 }
 
-const remarkPlugins: Options['remarkPlugins'] = [htmlAsText];
+const remarkPlugins: Options['remarkPlugins'] = [remarkGfm, htmlAsText];
 
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
   return (
