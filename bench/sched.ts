@@ -23,6 +23,7 @@ import { economics, economicsTable, fairnessTable, goodputTable, jsonRow, latenc
 import { policyNames, replicaCount, sloDeadlines, type Job, type PolicyName } from './sched/simulation.js';
 import { evaluateTargets, formatTargets } from './sched/targets.js';
 import { workloadNames, type WorkloadName } from './sched/workload.js';
+import type { SchedulerConfigOverrides } from '../src/scheduler/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     policies: { type: 'string' },
     threads: { type: 'string' },
     chart: { type: 'string' },
+    config: { type: 'string' },
     'no-chart': { type: 'boolean', default: false },
   },
   strict: true,
@@ -53,6 +55,8 @@ const settings = {
   threads: Number(values.threads ?? availableParallelism()),
   clientTimeoutS: 30,
   saturationRps: 250,
+  /** Overrides of the scheduler's defaults for the skylark variants (JSON), to try a setting. */
+  schedulerConfig: values.config === undefined ? undefined : (JSON.parse(values.config) as SchedulerConfigOverrides),
 };
 const chartPath = values.chart ?? (quick ? join(tmpdir(), 'sched-goodput-quick.png') : fileURLToPath(new URL('../../docs/sched-goodput.png', import.meta.url)));
 for (const w of settings.workloads) if (!workloadNames.includes(w)) throw new Error(`Unknown workload ${w}; one of ${workloadNames.join(', ')}`);
@@ -70,6 +74,7 @@ say(`${replicaCount} simulated replicas (8B on one H100 each, 131,072 KV tokens,
 const job = (workload: WorkloadName, policy: PolicyName, load: number, seed: number, rps: number): Job => ({
   workload, policy, load, seed, requestsPerSecond: rps,
   durationMs: settings.durationS * 1000, warmupMs: settings.warmupS * 1000, clientTimeoutMs: settings.clientTimeoutS * 1000,
+  ...(settings.schedulerConfig !== undefined && policy.startsWith('skylark') ? { schedulerConfig: settings.schedulerConfig } : {}),
 });
 
 // 1. Capacity: offered far above what 4 replicas serve, nobody gives up, no drain.

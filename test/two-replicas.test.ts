@@ -49,7 +49,8 @@ afterAll(async () => {
 async function ask(replica: Served, key: string, maxTokens = 1): Promise<number> {
   const response = await fetch(`${replica.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    // A long wait allowed: this test is about the limiter, not the scheduler's early refusals.
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-skylark-max-wait-ms': '60000' },
     body: JSON.stringify({ model: 'skylark-tiny', messages: [{ role: 'user', content: 'Count: 7' }], max_tokens: maxTokens }),
   });
   await response.arrayBuffer();

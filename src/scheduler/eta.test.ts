@@ -40,7 +40,9 @@ describe('queue position and ETA', () => {
   it('keeps ETA errors near the benchmark targets when service times vary (exponential) under overload', () => {
     const random = seeded(3);
     const exponential = (mean: number) => -Math.log(1 - random()) * mean;
-    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 64), new FakeReplica('r2', 64)], serviceMs: () => exponential(4000), watch: false });
+    // A free tier that waits up to 15 s, so that waits span a wide range.
+    const config = { tierMaxWaitMs: { free: 15_000 } };
+    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 64), new FakeReplica('r2', 64)], serviceMs: () => exponential(4000), watch: false, config });
     // Capacity 128 / 4 s = 32/s; offered 40/s from 10 tenants, one of them heavy.
     let t = 0;
     for (let i = 0; i < 8000; i++) {
@@ -59,6 +61,46 @@ describe('queue position and ETA', () => {
     const light = relativeErrors(all.filter((x) => x.item.tenantId !== 'heavy'), 1000);
     expect(quantile(light, 0.5)).toBeLessThanOrEqual(0.2);
     expect(quantile(light, 0.9)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('learns how long the head of the line waits when KV, not slots, holds it back', () => {
+    // 100 slots but KV for 950 tokens: three small requests (300 each) run; a large one
+    // (600) needs two of them to end, while a count of slots says the first end will do.
+    const replica = new FakeReplica('r1', 100, ['m'], 1000);
+    const cluster = new Cluster({ replicas: [replica], config: exact });
+    const large: Tracked[] = [];
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const start = cycle * 5000;
+      for (const offset of [0, 250, 500]) cluster.at(start + offset, () => cluster.submit(work({ tenantId: `s${offset}`, promptTokens: 200 })));
+      cluster.at(start + 600, () => large.push(cluster.submit(work({ tenantId: 'large', promptTokens: 500 }))));
+    }
+    cluster.run();
+    const waits = large.map((t) => t.grantedAt! - t.submittedAt);
+    expect(waits).toEqual([650, 650, 650]);
+    // The first is told when the next slot frees; the later ones what the first one waited.
+    expect(large.map((t) => t.etaAtSubmit)).toEqual([400, 650, 650]);
+  });
+
+  it('does not let one wait at the head longer than admission allowed lock out every later one', () => {
+    // The replica's one slot is busy for 3 s with work the scheduler did not send (another
+    // gateway's): the request queued behind it waits 3 s, beyond the 1.2 s the standard tier
+    // admits. Counted in full, that measure would refuse every request that has to wait,
+    // and no later wait would ever correct it.
+    const replica = new FakeReplica('r1', 1);
+    const cluster = new Cluster({ replicas: [replica], config: exact });
+    replica.busy = 1;
+    const behind = cluster.submit(work({ tenantId: 'b' }));
+    cluster.at(3000, () => {
+      replica.busy = 0;
+      cluster.scheduler.pump();
+    });
+    let later: Tracked | undefined;
+    cluster.at(3500, () => (later = cluster.submit(work({ tenantId: 'c' }))));
+    cluster.run();
+    expect(behind.grantedAt).toBe(3000);
+    expect(later!.rejected).toBeUndefined();
+    expect(later!.etaAtSubmit).toBe(1200);
+    expect(later!.grantedAt! - later!.submittedAt).toBe(500);
   });
 
   it('tells a waiting request its new place on every grant ahead of it', () => {

@@ -6,6 +6,12 @@
  *    grants service and at which its fair order rises, applied to the service queued before
  *    the request and to the VTC level it will be served at. This sees what the snapshot
  *    cannot: higher tiers and lighter tenants arriving later and going first.
+ *  - The head of the line: a request that waits at all waits at least about as long as
+ *    the requests of its tier that found nobody ahead of them did (measured). Slots say the
+ *    next one frees in D / R ms, a few ms with hundreds running, but under load KV decides:
+ *    the next completions must free room for this prompt on one replica, the engine must
+ *    take the grants before it in its next step, and the lower tiers' rescued requests take
+ *    their turn. None of that is in a count of slots; what it adds up to is measurable.
  * When every breaker is open, the rest of the shortest cool-down comes first.
  */
 import type { ServiceEstimator } from './estimator.js';
@@ -46,7 +52,7 @@ export class WaitEstimator {
   }
 
   forPosition(queue: ModelQueue, tier: WorkItem['tier'], position: Ahead, capacity: Capacity, now: number): number {
-    return Math.max(queue.pacedEta(tier, position), this.slotWait(capacity, position.ahead, now));
+    return Math.max(queue.pacedEta(tier, position), this.slotWait(capacity, position.ahead, now), queue.headWait(tier));
   }
 
   private slotWait(capacity: Capacity, ahead: number, now: number): number {

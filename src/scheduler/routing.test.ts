@@ -67,7 +67,7 @@ describe('routing', () => {
     const retry = cluster.submit(work({ tenantId: 'b', prefix: chain('p'), excludeReplicas: ['r1'] }));
     expect(retry.grant?.replicaId).toBe('r2');
     // r2 now full, r1 free: an excluding request waits for r2 rather than take r1.
-    const again = cluster.submit(work({ tenantId: 'c', prefix: chain('p'), excludeReplicas: ['r1'] }));
+    const again = cluster.submit(work({ tenantId: 'c', prefix: chain('p'), excludeReplicas: ['r1'], maxWaitMs: patient }));
     expect(again.grant).toBeUndefined();
     cluster.run(1000);
     expect(again.grant).toMatchObject({ replicaId: 'r2' });
@@ -196,7 +196,7 @@ describe('circuit breaker', () => {
 
   it('counts the cool-down into the wait when every replica is open', () => {
     healthy.value = false;
-    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 1)], ...failingR1, serviceMs: () => 100, config: { priorDurationCv: 0, priorServiceMs: 100 } });
+    const cluster = new Cluster({ replicas: [new FakeReplica('r1', 1)], ...failingR1, serviceMs: () => 100, config: { priorDurationCv: 0, priorServiceMs: 100, tierMaxWaitMs: { standard: 5000, free: 15_000 } } });
     for (let i = 0; i < 5; i++) {
       cluster.submit(work({ tenantId: `t${i}` }));
       cluster.run(cluster.clock.now() + 100);

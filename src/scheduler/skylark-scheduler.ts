@@ -115,13 +115,18 @@ export class SkylarkScheduler implements ManagedScheduler {
       heapIndex: -1,
       mark: { ahead: 0, tierWork: 0, grants: 0, served: 0, estimates: 0 },
       reportedAt: now,
+      firstInLine: false,
+      admitLimit: deadline * (1 - this.config.admissionHeadroom),
     };
     const queue = this.queue(model);
     queue.enqueue(w);
     this.waiting.set(item.requestId, w);
     this.waitingPerTenant.set(tenantTier(item), queued + 1);
     this.pump();
-    if (this.waiting.has(item.requestId)) callbacks.onProgress?.(this.position(item.requestId)!);
+    if (!this.waiting.has(item.requestId)) return;
+    const position = this.position(item.requestId)!;
+    w.firstInLine = position.position === 1;
+    callbacks.onProgress?.(position);
   }
 
   complete(requestId: string, outcome: Outcome): void {
@@ -302,7 +307,7 @@ export class SkylarkScheduler implements ManagedScheduler {
   private queue(model: string): ModelQueue {
     let queue = this.queues.get(model);
     if (queue === undefined) {
-      queue = new ModelQueue(model, this.config.tierWeights);
+      queue = new ModelQueue(model, this.config.tierWeights, this.config.ewmaAlpha);
       this.queues.set(model, queue);
     }
     return queue;

@@ -5,7 +5,7 @@
  * Shares use the same counter idea one level up: each interactive tier's counter grows by
  * service / weight, the backlogged tier with the smallest counter goes next (ties to the
  * higher tier), and a tier returning from idle is lifted to the smallest backlogged
- * counter. With weights 8:4:2 a backlogged `free` tier still gets 2/14 of grants, so no
+ * counter. With weights 16:4:2 a backlogged `free` tier still gets 2/22 of grants, so no
  * interactive tier starves; batch is not in the contest at all and runs only when no
  * interactive request waits.
  *
@@ -16,6 +16,7 @@
  * a safety net for estimates that proved optimistic, not the order of the day: when it
  * fires, fair order yields to arrival order.
  */
+import { Ewma } from './estimator.js';
 import { IndexedHeap } from './heap.js';
 import { Pace } from './pace.js';
 import { tiers, type Tier } from './types.js';
@@ -61,11 +62,17 @@ export class ModelQueue {
   /** Each tier's pace through its own service, and that service so far (cost at grant). */
   private readonly paces: Record<Tier, Pace> = { priority: new Pace(), standard: new Pace(), free: new Pace(), batch: new Pace() };
   private readonly served: Record<Tier, number> = { priority: 0, standard: 0, free: 0, batch: 0 };
+  /** How long a request of each tier that found nobody ahead of it still waited (eta.ts). */
+  private readonly headWaits: Record<Tier, Ewma>;
 
   constructor(
     readonly model: string,
     private readonly weights: Record<Tier, number>,
-  ) {}
+    ewmaAlpha: number,
+  ) {
+    const measured = (): Ewma => new Ewma(0, ewmaAlpha, 0);
+    this.headWaits = { priority: measured(), standard: measured(), free: measured(), batch: measured() };
+  }
 
   enqueue(w: Waiting): void {
     const tier = w.item.tier;
@@ -82,6 +89,9 @@ export class ModelQueue {
   /** `w` is granted: charged to its tenant and its tier. */
   take(w: Waiting, now: number): void {
     const tier = w.item.tier;
+    // Capped at what it was admitted for: one wait longer than that (a cold start) would
+    // otherwise refuse every request that has to wait, and none would be measured again.
+    if (w.firstInLine) this.headWaits[tier].add(Math.min(now - w.enqueuedAt, w.admitLimit));
     this.fair[tier].take(w, now);
     this.paces[tier].advanced(now, this.served[tier], this.fair[tier].count > 0);
     this.served[tier] += w.cost;
@@ -183,6 +193,11 @@ export class ModelQueue {
    */
   pacedEta(tier: Tier, position: Ahead): number {
     return Math.max(this.paces[tier].eta(this.served[tier] + position.tierWork), this.fair[tier].levelEta(position.level));
+  }
+
+  /** The wait of a request of `tier` at the head of the line, as measured (0 until one waited). */
+  headWait(tier: Tier): number {
+    return this.headWaits[tier].value;
   }
 
   /**

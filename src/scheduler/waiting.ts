@@ -27,4 +27,8 @@ export interface Waiting extends HeapMember {
   mark: { ahead: number; tierWork: number; grants: number; served: number; estimates: number };
   /** When onProgress was last called. */
   reportedAt: number;
+  /** Nobody was ahead of it when it was queued: its wait measures the head of the line. */
+  firstInLine: boolean;
+  /** The longest wait admission accepted for it (its deadline less the headroom). */
+  readonly admitLimit: number;
 }
