@@ -6,6 +6,27 @@ import { useCountdown } from '../../ui/use-countdown.js';
 import { describeError } from './console-errors.js';
 import { useOptionalConsole } from './console-session.js';
 
+/**
+ * A form's submit: one at a time (`working` disables the button), its failure kept to show
+ * with <Problem>, cleared by the next success.
+ */
+export function useAction(): { working: boolean; error: unknown; run: (action: () => Promise<void>) => Promise<void> } {
+  const [working, setWorking] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback(async (action: () => Promise<void>) => {
+    setWorking(true);
+    try {
+      await action();
+      setError(null);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setWorking(false);
+    }
+  }, []);
+  return { working, error, run };
+}
+
 export interface Loaded<T> {
   data: T | undefined;
   error: unknown;

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
 import type { CreateEndpoint } from './console-api.js';
-import { Problem } from './console-ui.js';
+import { Problem, useAction } from './console-ui.js';
 
 export function CreateEndpointForm({ onCreate }: { onCreate: (body: CreateEndpoint) => Promise<void> }) {
   const { t } = useI18n();
@@ -11,11 +11,9 @@ export function CreateEndpointForm({ onCreate }: { onCreate: (body: CreateEndpoi
   const [rpm, setRpm] = useState('');
   const [tpm, setTpm] = useState('');
   const [fallbacks, setFallbacks] = useState('');
-  const [working, setWorking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async () => {
-    setWorking(true);
-    try {
+  const { working, error, run } = useAction();
+  const submit = () =>
+    run(async () => {
       const chain = fallbacks.split(',').map((m) => m.trim()).filter(Boolean);
       await onCreate({
         model: model.trim(),
@@ -25,13 +23,7 @@ export function CreateEndpointForm({ onCreate }: { onCreate: (body: CreateEndpoi
         ...(chain.length > 0 ? { fallbacks: chain } : {}),
       });
       setName('');
-      setError(null);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setWorking(false);
-    }
-  };
+    });
   return (
     <form
       className="card console-form"

@@ -8,7 +8,7 @@ import type { ApiKeyObject } from '../../../../src/contracts/admin-responses.js'
 import { useI18n } from '../../i18n/i18n.js';
 import type { CreateKey } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useLoad } from './console-ui.js';
+import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useAction, useLoad } from './console-ui.js';
 
 export function KeysPage() {
   const { t } = useI18n();
@@ -102,11 +102,9 @@ function CreateKeyForm({ onCreate }: { onCreate: (body: CreateKey) => Promise<vo
   const [rpm, setRpm] = useState('');
   const [tpm, setTpm] = useState('');
   const [budget, setBudget] = useState('');
-  const [working, setWorking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async () => {
-    setWorking(true);
-    try {
+  const { working, error, run } = useAction();
+  const submit = () =>
+    run(async () => {
       const list = models.split(',').map((m) => m.trim()).filter(Boolean);
       await onCreate({
         ...(name.trim() ? { name: name.trim() } : {}),
@@ -116,13 +114,7 @@ function CreateKeyForm({ onCreate }: { onCreate: (body: CreateKey) => Promise<vo
         ...(budget.trim() ? { monthly_budget: budget.trim() } : {}),
       });
       setName('');
-      setError(null);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setWorking(false);
-    }
-  };
+    });
   return (
     <form
       className="card console-form"

@@ -7,7 +7,7 @@ import type { PriceObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import type { SetPrice } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+import { formatSeconds, Loading, PageTitle, Problem, useAction, useLoad } from './console-ui.js';
 
 export function PricesPage() {
   const { t } = useI18n();
@@ -115,8 +115,7 @@ function PriceTable({ prices, onHistory, testId }: { prices: PriceObject[]; onHi
 function SetPriceForm({ models, onSet }: { models: string[]; onSet: (body: SetPrice) => Promise<void> }) {
   const { t } = useI18n();
   const [form, setForm] = useState({ model: '', currency: 'CNY' as 'CNY' | 'USD', input: '', cached_input: '', output: '' });
-  const [working, setWorking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { working, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
   const field = (name: keyof typeof form) => ({
     name: `price-${name}`,
@@ -129,15 +128,12 @@ function SetPriceForm({ models, onSet }: { models: string[]; onSet: (body: SetPr
       aria-label={t('console.prices.set')}
       onSubmit={(event) => {
         event.preventDefault();
-        setWorking(true);
         setDone(null);
         const { cached_input, ...rest } = form;
-        onSet({ ...rest, ...(cached_input.trim() ? { cached_input: cached_input.trim() } : {}) })
-          .then(() => {
-            setDone(form.model);
-            setError(null);
-          }, setError)
-          .finally(() => setWorking(false));
+        void run(async () => {
+          await onSet({ ...rest, ...(cached_input.trim() ? { cached_input: cached_input.trim() } : {}) });
+          setDone(form.model);
+        });
       }}
     >
       <h2>{t('console.prices.set')}</h2>

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useLoad } from './console-ui.js';
+import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useAction, useLoad } from './console-ui.js';
 
 const dayS = 86_400;
 
@@ -76,19 +76,15 @@ function CreateCodesForm({ onCreate }: { onCreate: (body: CreateCodes) => Promis
   const [count, setCount] = useState('10');
   const [currency, setCurrency] = useState<'CNY' | 'USD'>('CNY');
   const [days, setDays] = useState('');
-  const [working, setWorking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { working, error, run } = useAction();
   return (
     <form
       className="card console-form"
       aria-label={t('console.codes.create')}
       onSubmit={(event) => {
         event.preventDefault();
-        setWorking(true);
         const expires = days.trim() ? { expires_at: Math.floor(Date.now() / 1000) + Number(days) * dayS } : {};
-        onCreate({ amount: amount.trim(), count: Number(count), currency, ...expires })
-          .then(() => setError(null), setError)
-          .finally(() => setWorking(false));
+        void run(() => onCreate({ amount: amount.trim(), count: Number(count), currency, ...expires }));
       }}
     >
       <h2>{t('console.codes.create')}</h2>

@@ -5,7 +5,7 @@ import { useI18n } from '../../i18n/i18n.js';
 import { navigate } from '../../router.js';
 import type { Tier } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, PageTitle, Problem } from './console-ui.js';
+import { formatSeconds, PageTitle, Problem, useAction } from './console-ui.js';
 
 const tiers: Tier[] = ['priority', 'standard', 'free'];
 
@@ -107,21 +107,17 @@ function CreateTenantForm({ onCreate }: { onCreate: (body: { name: string; tier:
   const [name, setName] = useState('');
   const [tier, setTier] = useState<Tier>('standard');
   const [currency, setCurrency] = useState<'CNY' | 'USD'>('CNY');
-  const [working, setWorking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { working, error, run } = useAction();
   return (
     <form
       className="card console-form"
       aria-label={t('console.tenants.create')}
       onSubmit={(event) => {
         event.preventDefault();
-        setWorking(true);
-        onCreate({ name, tier, currency })
-          .then(() => {
-            setName('');
-            setError(null);
-          }, setError)
-          .finally(() => setWorking(false));
+        void run(async () => {
+          await onCreate({ name, tier, currency });
+          setName('');
+        });
       }}
     >
       <h2>{t('console.tenants.create')}</h2>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
 import { BalanceCard, Ledger } from './balance-page.js';
 import { useConsole } from './console-session.js';
-import { PageTitle, Problem } from './console-ui.js';
+import { PageTitle, Problem, useAction } from './console-ui.js';
 
 export function TopUpsPage() {
   const { t } = useI18n();
@@ -11,26 +11,19 @@ export function TopUpsPage() {
   const tenant = tenants.find((candidate) => candidate.id === tenantId);
   const [amount, setAmount] = useState('');
   const [ref, setRef] = useState('');
-  const [working, setWorking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { working, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
 
-  const submit = async () => {
-    setWorking(true);
+  const submit = () => {
     setDone(null);
-    try {
+    return run(async () => {
       const result = await api.topUp(tenantId, { amount: amount.trim(), ...(ref.trim() ? { ref: ref.trim() } : {}) });
       setDone(t('console.topups.done', { amount: `${result.amount} ${result.currency}`, balance: `${result.balance.balance} ${result.currency}` }));
       setAmount('');
       setRef('');
-      setError(null);
       setVersion((v) => v + 1);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setWorking(false);
-    }
+    });
   };
 
   return (
