@@ -6,16 +6,14 @@
  * only its own tenant; errors say what to do; axe-core finds nothing serious.
  */
 import { rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './support/browser.js';
+import { axeFindings, launchChromium } from './support/browser.js';
 import { startTestPlatform, testAdminKey, tinyModelConfig, type TestPlatform } from './support/platform.js';
 import { buildWebApp } from './support/web-build.js';
 import { shot } from './web/e2e-page.js';
 
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000 });
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let sky: TestPlatform;
 let webRoot: string;
@@ -44,17 +42,6 @@ function chat(key: string, model = 'skylark-tiny'): Promise<Response> {
   });
 }
 
-/** Serious and critical axe-core findings on the page as it is now. */
-async function axeFindings(target: Page): Promise<string[]> {
-  await target.addScriptTag({ path: axePath });
-  const violations = await target.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return (await axe.run()).violations;
-  });
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 beforeAll(async () => {
   webRoot = buildWebApp();
