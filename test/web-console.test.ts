@@ -9,11 +9,9 @@ import { rmSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeFindings, launchChromium } from './support/browser.js';
-import { startTestPlatform, testAdminKey, tinyModelConfig, type TestPlatform } from './support/platform.js';
+import { startTestPlatform, testAdminKey, tinyWithOneSlotSim, type TestPlatform } from './support/platform.js';
 import { buildWebApp } from './support/web-build.js';
-import { shot } from './web/e2e-page.js';
-
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000 });
+import { poll, shot } from './web/e2e-page.js';
 
 let sky: TestPlatform;
 let webRoot: string;
@@ -45,15 +43,9 @@ function chat(key: string, model = 'skylark-tiny'): Promise<Response> {
 
 beforeAll(async () => {
   webRoot = buildWebApp();
-  const tiny = tinyModelConfig({ parallel: 2, contextSize: 2048 }) as { engines: object; models: object[] };
-  sky = await startTestPlatform(
-    {
-      // A simulated one-slot replica: requests beyond the first wait, so the queue has depth.
-      engines: { ...tiny.engines, sim: { kind: 'sim', slots: 1, answerTokens: 100, timeScale: 4 } },
-      models: [...tiny.models, { id: 'sim-one', engine: 'sim', capabilities: ['chat'] }],
-    },
-    { env: { SKYLARK_WEB_ROOT: webRoot } },
-  );
+  sky = await startTestPlatform(tinyWithOneSlotSim({ parallel: 2, contextSize: 2048 }, { answerTokens: 100, timeScale: 4 }), {
+    env: { SKYLARK_WEB_ROOT: webRoot },
+  });
   browser = await launchChromium();
   // bypassCSP only so axe-core can be injected; the console itself never needs it.
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', bypassCSP: true });

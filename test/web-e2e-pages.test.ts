@@ -9,11 +9,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchText } from '../src/apps/search-text.js';
 import { axeFindings, launchChromium } from './support/browser.js';
-import { startTestPlatform, tinyModelConfig, type TestPlatform } from './support/platform.js';
+import { startTestPlatform, tinyWithOneSlotSim, type TestPlatform } from './support/platform.js';
 import { buildWebApp } from './support/web-build.js';
-import { ask, composer, conversationIdOf, lastReply, pageFetch, shot } from './web/e2e-page.js';
-
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000 });
+import { ask, composer, conversationIdOf, lastReply, pageFetch, poll, shot } from './web/e2e-page.js';
 
 let sky: TestPlatform;
 let webRoot: string;
@@ -33,15 +31,9 @@ async function signUp(target: Page, username: string): Promise<void> {
 
 beforeAll(async () => {
   webRoot = buildWebApp();
-  const tiny = tinyModelConfig({ parallel: 4, contextSize: 4096 }) as { engines: object; models: object[] };
-  sky = await startTestPlatform(
-    {
-      // A simulated one-slot replica: a second request must wait its turn.
-      engines: { ...tiny.engines, sim: { kind: 'sim', slots: 1, answerTokens: 150, timeScale: 1 } },
-      models: [...tiny.models, { id: 'sim-one', engine: 'sim', capabilities: ['chat'] }],
-    },
-    { env: { SKYLARK_WEB_ROOT: webRoot } },
-  );
+  sky = await startTestPlatform(tinyWithOneSlotSim({ parallel: 4, contextSize: 4096 }, { answerTokens: 150, timeScale: 1 }), {
+    env: { SKYLARK_WEB_ROOT: webRoot },
+  });
   browser = await launchChromium();
   // bypassCSP only so axe-core can be injected; the app itself never needs it.
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', bypassCSP: true });

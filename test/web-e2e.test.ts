@@ -15,10 +15,7 @@ import { launchChromium } from './support/browser.js';
 import { startTestPlatform, testAdminKey, tinyModelConfig, type TestPlatform } from './support/platform.js';
 import { tinyTokenId } from './support/tiny-vocab.js';
 import { buildWebApp } from './support/web-build.js';
-import { ask, composer, conversationIdOf, lastReply, pageFetch, recordStreaming, shot } from './web/e2e-page.js';
-
-// A browser on a busy machine: give each awaited change a few seconds, not vitest's one.
-const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000 });
+import { ask, composer, conversationIdOf, lastReply, pageFetch, poll, recordStreaming, shot } from './web/e2e-page.js';
 
 let sky: TestPlatform;
 let webRoot: string;

@@ -38,6 +38,21 @@ export function tinyModelConfig(overrides: { parallel?: number; contextSize?: nu
   };
 }
 
+/**
+ * The tiny model plus `sim-one`, a simulated replica with one slot: a second request to it
+ * must wait its turn, so queues have depth to show.
+ */
+export function tinyWithOneSlotSim(
+  tiny: { parallel: number; contextSize: number },
+  sim: { answerTokens: number; timeScale: number },
+): Record<string, unknown> {
+  const config = tinyModelConfig(tiny) as { engines: object; models: object[] };
+  return {
+    engines: { ...config.engines, sim: { kind: 'sim', slots: 1, ...sim } },
+    models: [...config.models, { id: 'sim-one', engine: 'sim', capabilities: ['chat'] }],
+  };
+}
+
 /** A real Skylark process-in-process on an ephemeral port, over real HTTP. */
 export async function startTestPlatform(config: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'skylark-test-'));

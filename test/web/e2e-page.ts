@@ -2,9 +2,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { repoRoot } from '../support/paths.js';
 
 export const screenshots = join(repoRoot, 'test-results', 'screenshots');
+
+/** A browser on a busy machine: give each awaited change a few seconds, not vitest's one. */
+export const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000 });
 
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshots, { recursive: true });
