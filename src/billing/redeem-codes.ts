@@ -125,7 +125,7 @@ export async function redeemCode(db: Kysely<Database>, code: string, tenantId: s
         .insertInto('ledger_entries')
         .values({ tenant_id: tenantId, kind: 'redeem', amount_micros: credited.amount, ref: won.id, created_at: now })
         .execute();
-      await moveBalance(trx, tenantId, credited.amount, 0, now);
+      await moveBalance(trx, tenantId, credited.amount, now);
     });
   } catch (error) {
     if (!(error instanceof NotRedeemed)) throw error;

@@ -3,11 +3,12 @@
  * group-committed batch. Inside ONE transaction it
  *   1. inserts the usage rows, ON CONFLICT(request_id) DO NOTHING — a request already
  *      settled is skipped entirely, so retries never double-count;
- *   2. deletes the requests' reservations (their holds end);
- *   3. appends one `usage` ledger entry per charged request;
- *   4. moves each tenant's cached balance once per batch.
+ *   2. appends one `usage` ledger entry per charged request;
+ *   3. moves each tenant's cached balance once per batch.
  * Each step is one statement per chunk of rows, so a 500-row batch costs a handful of
- * statements, not 2,000.
+ * round trips to PostgreSQL, not 1,500. (Holds on a request's money live with the gateways,
+ * in funds.ts, not in the database.) Embedded SQLite runs the same steps synchronously:
+ * sqlite-settlement.ts.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Usage } from '../core/usage.js';
@@ -103,29 +104,7 @@ export async function settleBatch(
   for (const s of all) if (!inserted.has(s.requestId)) duplicates.push(s.requestId);
   if (fresh.length === 0) return { settled: [], duplicates };
 
-  // Per tenant: how much to charge and how much reservation to let go.
-  const moves = new Map<string, { charge: number; released: number }>();
-  const move = (tenantId: string) => {
-    let m = moves.get(tenantId);
-    if (m === undefined) moves.set(tenantId, (m = { charge: 0, released: 0 }));
-    return m;
-  };
-
-  // 2. End the holds. The reservation's own tenant is credited back, whatever the record says.
-  for (const part of chunks(fresh, CHUNK)) {
-    const released = await trx
-      .deleteFrom('reservations')
-      .where(
-        'id',
-        'in',
-        part.map((s) => s.requestId),
-      )
-      .returning(['tenant_id', 'amount_micros'])
-      .execute();
-    for (const r of released) move(r.tenant_id).released += Number(r.amount_micros);
-  }
-
-  // 3. The ledger. A zero-cost request (an error before any token) has its usage row only.
+  // 2. The ledger. A zero-cost request (an error before any token) has its usage row only.
   const charged = fresh.filter((s) => s.costMicros > 0);
   for (const part of chunks(charged, CHUNK)) {
     await trx
@@ -141,18 +120,14 @@ export async function settleBatch(
       )
       .execute();
   }
-  for (const s of charged) move(s.tenantId).charge += s.costMicros;
+  const charges = new Map<string, number>();
+  for (const s of charged) charges.set(s.tenantId, (charges.get(s.tenantId) ?? 0) + s.costMicros);
 
-  // 4. The cached balances, in tenant order so concurrent batches lock rows in one order.
-  for (const tenantId of [...moves.keys()].sort()) {
-    const m = moves.get(tenantId)!;
+  // 3. The cached balances, in tenant order so concurrent batches lock rows in one order.
+  for (const tenantId of [...charges.keys()].sort()) {
     const result = await trx
       .updateTable('tenant_balances')
-      .set((eb) => ({
-        balance_micros: eb('balance_micros', '-', m.charge),
-        reserved_micros: eb('reserved_micros', '-', m.released),
-        updated_at: now,
-      }))
+      .set((eb) => ({ balance_micros: eb('balance_micros', '-', charges.get(tenantId)!), updated_at: now }))
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new Error(`tenant ${tenantId} has no balance row`);

@@ -10,11 +10,8 @@ import { formatMicros } from '../core/money.js';
 
 export interface VerifyProblem {
   tenantId: string;
-  /**
-   * balance: balance_micros ≠ Σ ledger amounts; usage: Σ usage ledger ≠ −Σ usage_records.cost;
-   * reserved: reserved_micros ≠ Σ outstanding reservations.
-   */
-  check: 'balance' | 'usage' | 'reserved';
+  /** balance: balance_micros ≠ Σ ledger amounts; usage: Σ usage ledger ≠ −Σ usage_records.cost. */
+  check: 'balance' | 'usage';
   /** What the cache (or the usage ledger) says. */
   actual: number;
   /** What the source of truth says. */
@@ -24,7 +21,6 @@ export interface VerifyProblem {
 const checkNames = {
   balance: 'cached balance ≠ sum of ledger entries',
   usage: 'usage charged in the ledger ≠ sum of usage records',
-  reserved: 'reserved amount ≠ sum of open reservations',
 } as const;
 
 /** One line for an operator: which check failed and by how much, in currency units. */
@@ -35,7 +31,7 @@ export function describeProblem(p: VerifyProblem): string {
 type Sums = Map<string, number>;
 
 export async function verifyLedger(db: Kysely<Database>): Promise<VerifyProblem[]> {
-  // REPEATABLE READ on PostgreSQL: all five reads see one snapshot even while requests
+  // REPEATABLE READ on PostgreSQL: all four reads see one snapshot even while requests
   // settle. SQLite's read transaction already pins one WAL snapshot.
   const tx = db.transaction();
   const run = dialectOf(db) === 'postgres' ? tx.setIsolationLevel('repeatable read') : tx;
@@ -44,7 +40,6 @@ export async function verifyLedger(db: Kysely<Database>): Promise<VerifyProblem[
     const ledger = await sums(trx, 'ledger_entries', 'amount_micros');
     const usageLedger = await sums(trx, 'ledger_entries', 'amount_micros', true);
     const usageCost = await sums(trx, 'usage_records', 'cost_micros');
-    const reserved = await sums(trx, 'reservations', 'amount_micros');
 
     const problems: VerifyProblem[] = [];
     const known = new Set<string>();
@@ -53,9 +48,6 @@ export async function verifyLedger(db: Kysely<Database>): Promise<VerifyProblem[
       const balance = Number(b.balance_micros);
       const expected = ledger.get(b.tenant_id) ?? 0;
       if (balance !== expected) problems.push({ tenantId: b.tenant_id, check: 'balance', actual: balance, expected });
-      const held = Number(b.reserved_micros);
-      const heldExpected = reserved.get(b.tenant_id) ?? 0;
-      if (held !== heldExpected) problems.push({ tenantId: b.tenant_id, check: 'reserved', actual: held, expected: heldExpected });
     }
     // Money in the ledger for a tenant without a balance row is a problem too.
     for (const [tenantId, total] of ledger) {
@@ -72,7 +64,7 @@ export async function verifyLedger(db: Kysely<Database>): Promise<VerifyProblem[
 
 async function sums(
   trx: Transaction<Database>,
-  table: 'ledger_entries' | 'usage_records' | 'reservations',
+  table: 'ledger_entries' | 'usage_records',
   column: 'amount_micros' | 'cost_micros',
   usageOnly = false,
 ): Promise<Sums> {

@@ -146,7 +146,7 @@ export const verificationObject = z.object({
   problems: z.array(
     z.object({
       tenant_id: z.string(),
-      check: z.enum(['balance', 'usage', 'reserved']),
+      check: z.enum(['balance', 'usage']),
       actual_micros: z.int(),
       expected_micros: z.int(),
       message: z.string(),

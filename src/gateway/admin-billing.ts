@@ -19,9 +19,10 @@ import { defaultCachedInputMicros } from '../billing/pricing.js';
 import { createRedeemCodes as createCodes, listRedeemCodes as listCodes } from '../billing/redeem-codes.js';
 import { describeProblem } from '../billing/verify.js';
 import { amountMicros, futureMs, microsOf, pageLimit, requireTenant } from './accounts.js';
-import { balanceView, createdRedeemCodeView, ledgerEntryView, priceView, redeemCodeView } from './account-views.js';
+import { createdRedeemCodeView, ledgerEntryView, priceView, redeemCodeView } from './account-views.js';
 import type { List } from './admin-tenancy.js';
 import type { GatewayDeps } from './request-context.js';
+import { liveBalanceView } from './usage.js';
 
 /** The price in effect now for every priced model, or every version of one. */
 export async function listPrices(deps: GatewayDeps, query: unknown): Promise<List<PriceObject>> {
@@ -81,7 +82,7 @@ export async function topUp(deps: GatewayDeps, tenantId: string, body: unknown):
     amount: formatMicros(micros),
     currency: tenant.currency,
     ref,
-    balance: balanceView(balance, tenant),
+    balance: await liveBalanceView(deps, balance, tenant),
   };
 }
 

@@ -7,6 +7,7 @@ import { SkylarkError } from '../core/errors.js';
 import { balanceQuery, usageQuery } from '../contracts/admin-requests.js';
 import type { BalanceObject, UsageReport } from '../contracts/admin-responses.js';
 import { parseRequest } from '../contracts/parse.js';
+import type { Balance } from '../billing/balances.js';
 import { usageGroups, type UsageGroup } from '../billing/usage-report.js';
 import type { Tenant } from '../tenancy/tenants.js';
 import type { Principal } from './access.js';
@@ -49,9 +50,12 @@ export async function getBalance(deps: GatewayDeps, principal: Principal, query:
   const balance = await deps.accounts.ledger.balance(tenant.id);
   // Tenants.create writes the balance row in the same transaction: a missing one is a bug.
   if (balance === undefined) throw new Error(`tenant ${tenant.id} has no balance row`);
-  // Money held for running requests lives with the gateways (memory or Redis), not in the row.
-  const held = await deps.billing.heldFor(tenant.id);
-  const reservedMicros = balance.reservedMicros + held;
+  return liveBalanceView(deps, balance, tenant);
+}
+
+/** A balance with what running requests hold: that lives with the gateways (memory or Redis), not in the row. */
+export async function liveBalanceView(deps: GatewayDeps, balance: Balance, tenant: Tenant): Promise<BalanceObject> {
+  const reservedMicros = balance.reservedMicros + (await deps.billing.heldFor(tenant.id));
   return balanceView({ ...balance, reservedMicros, availableMicros: balance.balanceMicros - reservedMicros }, tenant);
 }
 

@@ -12,6 +12,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -30,6 +31,23 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
   /** Errors of idle pooled PostgreSQL connections; without a listener they would crash the process. */
   onPoolError?: (error: Error) => void;
+  /**
+   * SQLite file only: checkpoint the WAL from a worker thread instead of inside a commit
+   * (see sqlite-checkpointer.ts). For the long-running server; a short CLI command keeps
+   * SQLite's automatic checkpoint.
+   */
+  backgroundCheckpoints?: boolean;
+  /** How often the background checkpoint runs, ms (default 1000). */
+  checkpointIntervalMs?: number;
+  /** A background checkpoint failed (it is retried). */
+  onCheckpointError?: (error: Error) => void;
+}
+
+/** The better-sqlite3 connection under a Kysely opened here, for the few synchronous hot paths. */
+const sqliteConnections = new WeakMap<Kysely<any>, SqliteDatabase.Database>();
+
+export function sqliteConnectionOf(db: Kysely<any>): SqliteDatabase.Database | undefined {
+  return sqliteConnections.get(db);
 }
 
 export function isPostgresUrl(urlOrPath: string): boolean {
@@ -59,8 +77,24 @@ function openSqlite(path: string, options: OpenDatabaseOptions): Store {
   sqlite.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
   // SQLite ignores REFERENCES unless asked: the ledger relies on them to refuse orphan rows.
   sqlite.pragma('foreign_keys = ON');
+  const checkpointer =
+    options.backgroundCheckpoints === true && !inMemory
+      ? startCheckpointer(path, {
+          intervalMs: options.checkpointIntervalMs,
+          onError: options.onCheckpointError,
+          onDead: () => sqlite.open && sqlite.pragma('wal_autocheckpoint = 1000'),
+        })
+      : undefined;
+  if (checkpointer !== undefined) sqlite.pragma('wal_autocheckpoint = 0');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', description: `sqlite:${inMemory ? ':memory:' : path}`, close: () => db.destroy() };
+  sqliteConnections.set(db, sqlite);
+  const close = async () => {
+    await checkpointer?.stop();
+    await db.destroy();
+    // Kysely opens its driver lazily and closes only what it opened.
+    if (sqlite.open) sqlite.close();
+  };
+  return { db, dialect: 'sqlite', description: `sqlite:${inMemory ? ':memory:' : path}`, close };
 }
 
 /**

@@ -24,7 +24,7 @@ export interface TenantsTable {
   status: TenantStatus;
   currency: Currency;
   tier: TenantTier;
-  /** 1 = operator/internal tenant: reservations never fail for lack of balance. */
+  /** 1 = operator/internal tenant: holds never fail for lack of balance. */
   unlimited: ColumnType<number, number | undefined, number>;
   created_at: number;
 }
@@ -90,6 +90,7 @@ export interface LedgerEntriesTable {
 export interface TenantBalancesTable {
   tenant_id: string;
   balance_micros: number;
+  /** Always 0 since migration 005: holds live with the gateways (billing/funds.ts). */
   reserved_micros: number;
   updated_at: number;
 }
@@ -111,17 +112,6 @@ export interface UsageRecordsTable {
   batch: number;
   /** The engine replica that served it (migration 003); null for rows from before, or never served. */
   replica_id: ColumnType<string | null, string | null | undefined, string | null>;
-  created_at: number;
-}
-
-export interface ReservationsTable {
-  /** The request id. */
-  id: string;
-  tenant_id: string;
-  api_key_id: string | null;
-  amount_micros: number;
-  /** The gateway instance holding it; recovery releases holds of dead owners. */
-  owner: string;
   created_at: number;
 }
 
@@ -231,7 +221,6 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   tenant_balances: TenantBalancesTable;
   usage_records: UsageRecordsTable;
-  reservations: ReservationsTable;
   redeem_codes: RedeemCodesTable;
   end_users: EndUsersTable;
   end_user_sessions: EndUserSessionsTable;

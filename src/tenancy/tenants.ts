@@ -12,7 +12,7 @@ export interface Tenant {
   status: TenantStatus;
   currency: Currency;
   tier: TenantTier;
-  /** Operator/internal tenants: reservations never fail for lack of balance. */
+  /** Operator/internal tenants: holds never fail for lack of balance. */
   unlimited: boolean;
   createdAt: number;
 }

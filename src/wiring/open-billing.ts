@@ -30,7 +30,10 @@ import { Tenants } from '../tenancy/tenants.js';
  * holds left in Redis by a replica that died are released.
  */
 export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entries: ModelEntry[], logger: Logger) {
-  const store = await openDatabase(storeLocation({ data: dataDir, env }));
+  const store = await openDatabase(storeLocation({ data: dataDir, env }), {
+    backgroundCheckpoints: true,
+    onCheckpointError: (error) => logger.warn({ err: error }, 'sqlite checkpoint'),
+  });
   await migrateToLatest(store.db);
   const tenants = new Tenants(store.db);
   if (!(await tenants.get(operatorTenantId))) {

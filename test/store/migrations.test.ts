@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
-import { dialectOf, openDatabase, sqlitePath } from '../../src/store/database.js';
-import { migrateToLatest, migrations } from '../../src/store/migrations/index.js';
+import { dialectOf, openDatabase, sqliteConnectionOf, sqlitePath } from '../../src/store/database.js';
+import { migrateToLatest, migrations, migrator } from '../../src/store/migrations/index.js';
 import { dialects } from './dialects.js';
 
 const tables = [
@@ -16,7 +19,6 @@ const tables = [
   'messages',
   'prices',
   'redeem_codes',
-  'reservations',
   'tenant_balances',
   'tenants',
   'usage_records',
@@ -65,6 +67,22 @@ describe.each(dialects)('migrations on $name', (dialect) => {
     expect(typeof row.balance_micros).toBe('number');
   });
 
+  it('005 releases the holds an older gateway left in the database and drops their table', async () => {
+    const store = await dialect.open({ migrate: false });
+    const { error } = await migrator(store.db).migrateTo('004-endpoint-fallbacks');
+    expect(error).toBeUndefined();
+    const db = store.db as unknown as import('kysely').Kysely<any>;
+    await db.insertInto('tenants').values({ id: 'ten_held', name: 'held', status: 'active', currency: 'CNY', tier: 'free', created_at: 0 }).execute();
+    await db.insertInto('tenant_balances').values({ tenant_id: 'ten_held', balance_micros: 5_000, reserved_micros: 1_200, updated_at: 0 }).execute();
+    await db.insertInto('reservations').values({ id: 'req-old', tenant_id: 'ten_held', api_key_id: null, amount_micros: 1_200, owner: 'gw-old', created_at: 0 }).execute();
+    expect(await migrateToLatest(store.db)).toEqual(['005-holds-leave-the-database']);
+    expect(await store.db.selectFrom('tenant_balances').select(['balance_micros', 'reserved_micros']).where('tenant_id', '=', 'ten_held').executeTakeFirst()).toEqual({
+      balance_micros: 5_000,
+      reserved_micros: 0,
+    });
+    expect((await store.db.introspection.getTables()).map((t) => t.name)).not.toContain('reservations');
+  });
+
   it('refuses rows the schema forbids', async () => {
     const store = await dialect.open();
     await expect(
@@ -99,6 +117,30 @@ describe('openDatabase', () => {
     expect(timeout.rows[0]?.timeout).toBe(5000);
     const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
     expect(sync.rows[0]?.synchronous).toBe(1); // NORMAL
+  });
+
+  it('checkpoints the WAL from a worker thread when asked, never inside a commit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skylark-ckpt-'));
+    try {
+      const path = join(dir, 'x.db');
+      const store = await openDatabase(path, { backgroundCheckpoints: true, checkpointIntervalMs: 50 });
+      const sqlite = sqliteConnectionOf(store.db)!;
+      expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      sqlite.exec('create table t (id integer primary key, v text)');
+      const before = statSync(path).size;
+      const insert = sqlite.prepare('insert into t (v) values (?)');
+      for (let i = 0; i < 2_000; i++) insert.run('x'.repeat(200));
+      // Commits only append to the WAL; the database file grows when the worker copies them in.
+      await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(before + 200_000), { timeout: 5_000 });
+      await store.close();
+      // The last connection to close folds the WAL into the database and removes it.
+      expect(() => statSync(`${path}-wal`)).toThrow();
+      const reopened = await openDatabase(path);
+      expect(sqliteConnectionOf(reopened.db)!.prepare('select count(*) as n from t').get()).toEqual({ n: 2_000 });
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps passwords out of the description', async () => {

@@ -21,10 +21,6 @@ describe.each(dialects)('UsageWriter on $name', (dialect) => {
       expected.set(tenant.id, (expected.get(tenant.id) ?? 0) + cost);
       settlements.push(settlement(tenant.id, cost, { requestId: `bulk-${dialect.name}-${i}`, batch: i % 3 === 0 }));
     }
-    // Every 10th request held a reservation first, as the gateway will do.
-    for (const s of settlements.filter((_, i) => i % 10 === 0)) {
-      await ledger.reserve({ requestId: s.requestId, tenantId: s.tenantId, amountMicros: 5_000, owner: 'gw' });
-    }
     for (const s of settlements) writer.enqueue(s);
     // Retries of the same requests (a client retry, a replayed batch) must not count.
     for (const s of settlements.slice(0, 250)) writer.enqueue(s);

@@ -8,12 +8,14 @@ import * as initial from './001-initial.js';
 import * as apps from './002-apps.js';
 import * as usageReplica from './003-usage-replica.js';
 import * as endpointFallbacks from './004-endpoint-fallbacks.js';
+import * as holdsLeaveTheDatabase from './005-holds-leave-the-database.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
   '002-apps': apps,
   '003-usage-replica': usageReplica,
   '004-endpoint-fallbacks': endpointFallbacks,
+  '005-holds-leave-the-database': holdsLeaveTheDatabase,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
