@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { ApiKeys } from '../tenancy/api-keys.js';
@@ -90,8 +90,9 @@ export class KeyAccess {
   }
 }
 
+/** One-shot hash: no Hash object per request. */
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 function redact(key: string): string {

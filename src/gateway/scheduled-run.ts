@@ -4,7 +4,7 @@
  * replica fails before producing anything, and report how it went so the scheduler's
  * fairness counters, service estimates and circuit breakers learn from it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AsyncQueue } from '../core/async-queue.js';
 import { SkylarkError, toSkylarkError } from '../core/errors.js';
 import { estimateTokens } from '../core/tokens.js';
@@ -204,7 +204,7 @@ export function prefixChain(segments: readonly string[]): PrefixSegment[] {
   const chain: PrefixSegment[] = [];
   let previous = '';
   for (const text of segments) {
-    previous = createHash('sha1').update(previous).update('\u0000').update(text).digest('base64url').slice(0, 16);
+    previous = hash('sha1', `${previous}\u0000${text}`, 'base64url').slice(0, 16);
     chain.push({ hash: previous, tokens: estimateTokens(text) });
   }
   return chain;
