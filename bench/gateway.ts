@@ -3,6 +3,7 @@
  * OpenAI-compatible upstream and through the gateway, JSON and SSE, 1 and 50 connections.
  * The gateway runs alone on core 0 (its CPU time is read from /proc); the upstream and this
  * process (the load generator) share core 1. Run: npm run bench:gateway [-- --quick]
+ * [--sections shapes,billing] [--rate N] [--log-levels warn,info]
  */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +18,8 @@ import { streamLoad } from './lib/stream-load.js';
 import { benchTenantKey, measureAtRate, reportAtRate } from './gateway-billing.js';
 import { fixed, signed, table, thousands } from './lib/stats.js';
 
-const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 1.5, quickWarmup: 0.75 }, ['log-levels', 'rate']);
+const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 1.5, quickWarmup: 0.75 }, ['log-levels', 'rate', 'sections']);
+const sections = new Set(String(args.values.sections ?? 'shapes,billing').split(','));
 const logLevels = String(args.values['log-levels'] ?? 'warn,info').split(',');
 const billingRate = Number(args.values.rate ?? 1000);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -164,23 +166,35 @@ async function main(): Promise<void> {
   try {
     const upstreamUrl = await waitForLine(upstream, /upstream listening on (\S+)/);
     const upstreamOrigin = new URL(upstreamUrl).origin;
-    const rows: Row[] = [];
-    const shapes: [Kind, number][] = [['json', 1], ['json', 50], ['stream', 1], ['stream', 50]];
-    for (const [kind, connections] of shapes) {
-      rows.push(await measure('direct', target(upstreamOrigin, 'fake-ok', kind, false), kind, connections, upstream));
-    }
-    for (const level of logLevels) {
-      const started = await startGateway(upstreamUrl, dir, level);
-      gateway = started.proc;
+    if (sections.has('shapes')) {
+      const rows: Row[] = [];
+      const shapes: [Kind, number][] = [['json', 1], ['json', 50], ['stream', 1], ['stream', 50]];
       for (const [kind, connections] of shapes) {
-        rows.push(await measure(`skylark (${level} log)`, target(started.origin, 'bench-model', kind, true), kind, connections, upstream, gateway));
+        rows.push(await measure('direct', target(upstreamOrigin, 'fake-ok', kind, false), kind, connections, upstream));
       }
-      await gateway.stop();
-      gateway = undefined;
+      for (const level of logLevels) {
+        const started = await startGateway(upstreamUrl, dir, level);
+        gateway = started.proc;
+        for (const [kind, connections] of shapes) {
+          rows.push(await measure(`skylark (${level} log)`, target(started.origin, 'bench-model', kind, true), kind, connections, upstream, gateway));
+        }
+        await gateway.stop();
+        gateway = undefined;
+      }
+      report(rows);
     }
-    report(rows);
+    if (!sections.has('billing')) return;
 
-    // The billing-on column: the whole paid path at a fixed rate.
+    // The billing-on column: the whole paid path at a constant rate, with the floor any
+    // Node.js proxy pays (bare-proxy-server.ts) measured in the same run.
+    const bare = spawnNode([join(root, 'dist/bench/bare-proxy-server.js'), upstreamUrl], { core: 0 });
+    let bareRow;
+    try {
+      const bareOrigin = await waitForLine(bare, /bare proxy listening on (\S+)/);
+      bareRow = await measureAtRate('bare proxy (Fastify + undici)', target(bareOrigin, 'bench-model', 'json', false), billingRate, args.duration, args.warmup, bare);
+    } finally {
+      await bare.stop();
+    }
     const started = await startGateway(upstreamUrl, dir, 'info');
     gateway = started.proc;
     const tenantKey = await benchTenantKey(join(dir, 'data'));
@@ -191,6 +205,7 @@ async function main(): Promise<void> {
     };
     const rateRows = [
       await measureAtRate('direct', paced(upstreamOrigin, 'fake-ok'), billingRate, args.duration, args.warmup),
+      bareRow,
       await measureAtRate('skylark (operator key)', paced(started.origin, 'bench-model', adminKey), billingRate, args.duration, args.warmup, gateway),
       await measureAtRate('skylark (tenant key, paid path)', paced(started.origin, 'bench-model', tenantKey), billingRate, args.duration, args.warmup, gateway),
     ];
