@@ -65,7 +65,7 @@ export class Ledger {
     return readBalance(this.db, tenantId);
   }
 
-  /** Charges one finished request and ends its hold; idempotent by request id. */
+  /** Charges one finished request; idempotent by request id. */
   async settle(settlement: Settlement): Promise<{ settled: boolean }> {
     const report = await this.settleMany([settlement]);
     return { settled: report.settled.length === 1 };
