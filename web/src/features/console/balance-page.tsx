@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import type { LedgerEntryObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { formatMoney, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+import { DataTable, formatMoney, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
 
 export function BalancePage() {
   const { t } = useI18n();
@@ -83,28 +83,16 @@ export function Ledger({ tenantId, kinds, version = 0, own = false }: { tenantId
       {entries.length === 0 ? (
         <p className="muted">{t('console.ledger.empty')}</p>
       ) : (
-        <div className="table-scroll" tabIndex={0}>
-          <table data-testid="ledger">
-            <thead>
-              <tr>
-                <th scope="col">{t('console.ledger.when')}</th>
-                <th scope="col">{t('console.ledger.kind')}</th>
-                <th scope="col">{t('console.ledger.amount')}</th>
-                <th scope="col">{t('console.ledger.ref')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((entry) => (
-                <tr key={entry.id} data-kind={entry.kind}>
-                  <td>{formatSeconds(entry.created_at, lang)}</td>
-                  <td>{t(`console.ledger.kind.${entry.kind}`)}</td>
-                  <td className={`num ${entry.amount_micros < 0 ? 'debit' : 'credit'}`}>{formatMoney(entry.amount_micros, currency, lang)}</td>
-                  <td className="mono ref">{entry.ref}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="ledger" columns={[t('console.ledger.when'), t('console.ledger.kind'), t('console.ledger.amount'), t('console.ledger.ref')]}>
+          {entries.map((entry) => (
+            <tr key={entry.id} data-kind={entry.kind}>
+              <td>{formatSeconds(entry.created_at, lang)}</td>
+              <td>{t(`console.ledger.kind.${entry.kind}`)}</td>
+              <td className={`num ${entry.amount_micros < 0 ? 'debit' : 'credit'}`}>{formatMoney(entry.amount_micros, currency, lang)}</td>
+              <td className="mono ref">{entry.ref}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {error ? <Problem error={error} onRetry={() => void loadOlder()} /> : null}
       {more.hasMore && (

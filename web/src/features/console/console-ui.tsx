@@ -174,3 +174,46 @@ export function Loading({ state, children, onRetry }: { state: Loaded<unknown>; 
     </>
   );
 }
+
+/**
+ * A console table: a box that scrolls sideways (and takes focus, so keyboards can scroll
+ * it), one header row naming the columns, the rows given as children. `actions` adds a
+ * last column for per-row buttons, named for screen readers only.
+ */
+export function DataTable({
+  testId,
+  caption,
+  columns,
+  actions = false,
+  children,
+}: {
+  testId?: string;
+  caption?: string;
+  columns: ReactNode[];
+  actions?: boolean;
+  children: ReactNode;
+}) {
+  const { t } = useI18n();
+  return (
+    <div className="table-scroll" tabIndex={0}>
+      <table data-testid={testId}>
+        {caption !== undefined && <caption className="visually-hidden">{caption}</caption>}
+        <thead>
+          <tr>
+            {columns.map((column, index) => (
+              <th scope="col" key={index}>
+                {column}
+              </th>
+            ))}
+            {actions && (
+              <th scope="col">
+                <span className="visually-hidden">{t('console.actions')}</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

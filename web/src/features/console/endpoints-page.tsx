@@ -8,7 +8,7 @@ import { useMemo, useState } from 'react';
 import type { EndpointObject, UsageRowObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { formatMoney, formatNumber, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
+import { DataTable, formatMoney, formatNumber, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
 import { lastDays } from './usage-series.js';
 import { CreateEndpointForm } from './endpoint-form.js';
 
@@ -53,44 +53,38 @@ function EndpointList({ own }: { own: boolean }) {
       {endpoints.data?.length === 0 ? (
         <p className="muted">{t('console.endpoints.none')}</p>
       ) : (
-        <div className="table-scroll" tabIndex={0}>
-          <table data-testid="endpoints">
-            <thead>
-              <tr>
-                <th scope="col">{t('console.endpoints.id')}</th>
-                <th scope="col">{t('console.keys.name')}</th>
-                <th scope="col">{t('console.usage.model')}</th>
-                <th scope="col">{t('console.endpoints.owner')}</th>
-                <th scope="col">{t('console.keys.limits')}</th>
-                <th scope="col">{t('console.keys.status')}</th>
-                <th scope="col">{t('console.created')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('console.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {endpoints.data?.map((endpoint) => (
-                <tr key={endpoint.id} data-endpoint-id={endpoint.id}>
-                  <td className="mono">{endpoint.id}</td>
-                  <td>{endpoint.name}</td>
-                  <td>{endpoint.model}</td>
-                  <td>{endpoint.tenant_id ?? t('console.endpoints.shared')}</td>
-                  <td>{t('console.keys.rates', { rpm: endpoint.rpm, tpm: endpoint.tpm ?? '∞' })}</td>
-                  <td data-testid="endpoint-status">{endpoint.status === 'started' ? t('console.endpoints.started') : t('console.endpoints.stopped')}</td>
-                  <td>{formatSeconds(endpoint.created_at, lang)}</td>
-                  <td>
-                    {(!own || endpoint.tenant_id !== null) && (
-                      <button type="button" className={endpoint.status === 'started' ? 'danger small' : 'small'} onClick={() => void toggle(endpoint)}>
-                        {endpoint.status === 'started' ? t('console.endpoints.stop') : t('console.endpoints.start')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="endpoints"
+          columns={[
+            t('console.endpoints.id'),
+            t('console.keys.name'),
+            t('console.usage.model'),
+            t('console.endpoints.owner'),
+            t('console.keys.limits'),
+            t('console.keys.status'),
+            t('console.created'),
+          ]}
+          actions
+        >
+          {endpoints.data?.map((endpoint) => (
+            <tr key={endpoint.id} data-endpoint-id={endpoint.id}>
+              <td className="mono">{endpoint.id}</td>
+              <td>{endpoint.name}</td>
+              <td>{endpoint.model}</td>
+              <td>{endpoint.tenant_id ?? t('console.endpoints.shared')}</td>
+              <td>{t('console.keys.rates', { rpm: endpoint.rpm, tpm: endpoint.tpm ?? '∞' })}</td>
+              <td data-testid="endpoint-status">{endpoint.status === 'started' ? t('console.endpoints.started') : t('console.endpoints.stopped')}</td>
+              <td>{formatSeconds(endpoint.created_at, lang)}</td>
+              <td>
+                {(!own || endpoint.tenant_id !== null) && (
+                  <button type="button" className={endpoint.status === 'started' ? 'danger small' : 'small'} onClick={() => void toggle(endpoint)}>
+                    {endpoint.status === 'started' ? t('console.endpoints.stop') : t('console.endpoints.start')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Loading>
   );
@@ -112,28 +106,19 @@ function EndpointUsage() {
         {endpoints.length === 0 ? (
           <p className="muted">{t('console.endpoints.noneUsed')}</p>
         ) : (
-          <div className="table-scroll" tabIndex={0}>
-            <table data-testid="endpoint-usage">
-              <thead>
-                <tr>
-                  <th scope="col">{t('console.endpoints.id')}</th>
-                  <th scope="col">{t('console.usage.model')}</th>
-                  <th scope="col">{t('console.usage.requests')}</th>
-                  <th scope="col">{t('console.usage.cost')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {endpoints.map((row) => (
-                  <tr key={`${row.endpoint}/${row.model}`}>
-                    <td className="mono">{row.endpoint}</td>
-                    <td>{row.model}</td>
-                    <td className="num">{formatNumber(row.requests, lang)}</td>
-                    <td className="num">{formatMoney(row.costMicros, state.data!.currency, lang)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="endpoint-usage"
+            columns={[t('console.endpoints.id'), t('console.usage.model'), t('console.usage.requests'), t('console.usage.cost')]}
+          >
+            {endpoints.map((row) => (
+              <tr key={`${row.endpoint}/${row.model}`}>
+                <td className="mono">{row.endpoint}</td>
+                <td>{row.model}</td>
+                <td className="num">{formatNumber(row.requests, lang)}</td>
+                <td className="num">{formatMoney(row.costMicros, state.data!.currency, lang)}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Loading>
     </>

@@ -6,7 +6,7 @@
 import { useI18n } from '../../i18n/i18n.js';
 import type { EngineList, QueueSnapshot } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { AdminNote, Loading, PageTitle, useLoad } from './console-ui.js';
+import { DataTable, AdminNote, Loading, PageTitle, useLoad } from './console-ui.js';
 import { Breaker, Meter, queuePollMs, ReplicaList } from './queue-page.js';
 
 export function EnginesPage() {
@@ -32,42 +32,38 @@ function EngineTable() {
       {state.data && (
         <>
           <p className="muted">{t('console.engines.inFlight', { count: state.data.engines.in_flight_requests })}</p>
-          <div className="table-scroll" tabIndex={0}>
-            <table data-testid="engines">
-              <thead>
-                <tr>
-                  <th scope="col">{t('console.engines.engine')}</th>
-                  <th scope="col">{t('console.engines.kind')}</th>
-                  <th scope="col">{t('console.engines.health')}</th>
-                  <th scope="col">{t('console.engines.slots')}</th>
-                  <th scope="col">{t('console.engines.breakers')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {state.data.engines.data.map((engine) => (
-                  <tr key={engine.id} data-engine={engine.id}>
-                    <td className="mono">{engine.id}</td>
-                    <td>{engine.kind}</td>
-                    <td>
-                      <Health health={engine.health} />
-                    </td>
-                    <td>
-                      <Meter busy={engine.capacity.busy} slots={engine.capacity.slots} />
-                    </td>
-                    <td>
-                      <ul className="breakers">
-                        {breakersOf(engine.id, engine.models, state.data!.queue).map(({ model, breaker }) => (
-                          <li key={model}>
-                            <span>{model}</span> {breaker ? <Breaker state={breaker} /> : <span className="muted">–</span>}
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="engines"
+            columns={[
+              t('console.engines.engine'),
+              t('console.engines.kind'),
+              t('console.engines.health'),
+              t('console.engines.slots'),
+              t('console.engines.breakers'),
+            ]}
+          >
+            {state.data.engines.data.map((engine) => (
+              <tr key={engine.id} data-engine={engine.id}>
+                <td className="mono">{engine.id}</td>
+                <td>{engine.kind}</td>
+                <td>
+                  <Health health={engine.health} />
+                </td>
+                <td>
+                  <Meter busy={engine.capacity.busy} slots={engine.capacity.slots} />
+                </td>
+                <td>
+                  <ul className="breakers">
+                    {breakersOf(engine.id, engine.models, state.data!.queue).map(({ model, breaker }) => (
+                      <li key={model}>
+                        <span>{model}</span> {breaker ? <Breaker state={breaker} /> : <span className="muted">–</span>}
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
     </Loading>

@@ -8,7 +8,7 @@ import type { ApiKeyObject } from '../../../../src/contracts/admin-responses.js'
 import { useI18n } from '../../i18n/i18n.js';
 import type { CreateKey } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useAction, useLoad } from './console-ui.js';
+import { DataTable, formatSeconds, Loading, PageTitle, Problem, ShownOnce, useAction, useLoad } from './console-ui.js';
 
 export function KeysPage() {
   const { t } = useI18n();
@@ -51,44 +51,32 @@ function KeyManager({ tenantId, own }: { tenantId: string; own: boolean }) {
       {created && <ShownOnce title={t('console.keys.created')} secrets={[created]} onDone={() => setCreated(null)} />}
       {error ? <Problem error={error} /> : null}
       <Loading state={keys}>
-        <div className="table-scroll" tabIndex={0}>
-          <table data-testid="keys">
-            <thead>
-              <tr>
-                <th scope="col">{t('console.keys.name')}</th>
-                <th scope="col">{t('console.keys.prefix')}</th>
-                <th scope="col">{t('console.keys.limits')}</th>
-                <th scope="col">{t('console.keys.lastUsed')}</th>
-                <th scope="col">{t('console.keys.status')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('console.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data?.map((key) => (
-                <tr key={key.id} data-key-id={key.id}>
-                  <td>{key.name}</td>
-                  <td className="mono">{key.prefix}…</td>
-                  <td>
-                    {t('console.keys.rates', { rpm: key.rpm, tpm: key.tpm })}
-                    {key.monthly_budget !== null && <> · {t('console.keys.budget', { amount: key.monthly_budget })}</>}
-                    {key.models.length > 0 && <> · {key.models.join(', ')}</>}
-                  </td>
-                  <td>{formatSeconds(key.last_used_at, lang)}</td>
-                  <td data-testid="key-status">{key.revoked_at === null ? t('console.keys.active') : t('console.keys.revoked')}</td>
-                  <td>
-                    {key.revoked_at === null && (
-                      <button type="button" className="danger small" onClick={() => void revoke(key)}>
-                        {t('console.keys.revoke')}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="keys"
+          columns={[t('console.keys.name'), t('console.keys.prefix'), t('console.keys.limits'), t('console.keys.lastUsed'), t('console.keys.status')]}
+          actions
+        >
+          {keys.data?.map((key) => (
+            <tr key={key.id} data-key-id={key.id}>
+              <td>{key.name}</td>
+              <td className="mono">{key.prefix}…</td>
+              <td>
+                {t('console.keys.rates', { rpm: key.rpm, tpm: key.tpm })}
+                {key.monthly_budget !== null && <> · {t('console.keys.budget', { amount: key.monthly_budget })}</>}
+                {key.models.length > 0 && <> · {key.models.join(', ')}</>}
+              </td>
+              <td>{formatSeconds(key.last_used_at, lang)}</td>
+              <td data-testid="key-status">{key.revoked_at === null ? t('console.keys.active') : t('console.keys.revoked')}</td>
+              <td>
+                {key.revoked_at === null && (
+                  <button type="button" className="danger small" onClick={() => void revoke(key)}>
+                    {t('console.keys.revoke')}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
         {keys.data?.length === 0 && <p className="muted">{t('console.keys.none')}</p>}
       </Loading>
     </>

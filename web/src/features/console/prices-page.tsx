@@ -7,7 +7,7 @@ import type { PriceObject } from '../../../../src/contracts/admin-responses.js';
 import { useI18n } from '../../i18n/i18n.js';
 import type { SetPrice } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, Loading, PageTitle, Problem, useAction, useLoad } from './console-ui.js';
+import { DataTable, formatSeconds, Loading, PageTitle, Problem, useAction, useLoad } from './console-ui.js';
 
 export function PricesPage() {
   const { t } = useI18n();
@@ -63,52 +63,44 @@ function History({ model, onClose }: { model: string; onClose: () => void }) {
 function PriceTable({ prices, onHistory, testId }: { prices: PriceObject[]; onHistory?: (model: string) => void; testId: string }) {
   const { t, lang } = useI18n();
   return (
-    <div className="table-scroll" tabIndex={0}>
-      <table data-testid={testId}>
-        <thead>
-          <tr>
-            <th scope="col">{t('console.usage.model')}</th>
-            <th scope="col">{t('console.prices.version')}</th>
-            <th scope="col">{t('console.prices.input')}</th>
-            <th scope="col">{t('console.prices.cached')}</th>
-            <th scope="col">{t('console.prices.output')}</th>
-            <th scope="col">{t('console.prices.batch')}</th>
-            <th scope="col">{t('console.prices.from')}</th>
-            {onHistory && (
-              <th scope="col">
-                <span className="visually-hidden">{t('console.actions')}</span>
-              </th>
-            )}
-          </tr>
-        </thead>
-        <tbody>
-          {prices.map((price) => (
-            <tr key={price.id} data-model={price.model}>
-              <td>{price.model}</td>
-              <td className="num">v{price.version}</td>
-              <td className="num">
-                {price.input} {price.currency}
-              </td>
-              <td className="num">
-                {price.cached_input} {price.currency}
-              </td>
-              <td className="num">
-                {price.output} {price.currency}
-              </td>
-              <td className="num">{price.batch_discount_pct}%</td>
-              <td>{formatSeconds(price.effective_from, lang)}</td>
-              {onHistory && (
-                <td>
-                  <button type="button" className="small secondary" onClick={() => onHistory(price.model)}>
-                    {t('console.prices.history')}
-                  </button>
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId={testId}
+      columns={[
+        t('console.usage.model'),
+        t('console.prices.version'),
+        t('console.prices.input'),
+        t('console.prices.cached'),
+        t('console.prices.output'),
+        t('console.prices.batch'),
+        t('console.prices.from'),
+      ]}
+      actions={onHistory !== undefined}
+    >
+      {prices.map((price) => (
+        <tr key={price.id} data-model={price.model}>
+          <td>{price.model}</td>
+          <td className="num">v{price.version}</td>
+          <td className="num">
+            {price.input} {price.currency}
+          </td>
+          <td className="num">
+            {price.cached_input} {price.currency}
+          </td>
+          <td className="num">
+            {price.output} {price.currency}
+          </td>
+          <td className="num">{price.batch_discount_pct}%</td>
+          <td>{formatSeconds(price.effective_from, lang)}</td>
+          {onHistory && (
+            <td>
+              <button type="button" className="small secondary" onClick={() => onHistory(price.model)}>
+                {t('console.prices.history')}
+              </button>
+            </td>
+          )}
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

@@ -5,7 +5,7 @@
 import { useI18n } from '../../i18n/i18n.js';
 import type { QueueSnapshot } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatNumber, Loading, PageTitle, useLoad } from './console-ui.js';
+import { DataTable, formatNumber, Loading, PageTitle, useLoad } from './console-ui.js';
 
 export const queuePollMs = 2000;
 
@@ -35,31 +35,21 @@ export function QueueView({ snapshot }: { snapshot: QueueSnapshot }) {
             <h2>
               {model.model} <span className="tag">{t('console.queue.waiting', { count: waiting })}</span>
             </h2>
-            <div className="table-scroll" tabIndex={0}>
-              <table>
-                <caption className="visually-hidden">{t('console.queue.tiersOf', { model: model.model })}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('console.queue.tier')}</th>
-                    <th scope="col">{t('console.queue.depth')}</th>
-                    <th scope="col">{t('console.queue.oldest')}</th>
-                    <th scope="col">{t('console.queue.eta')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {model.tiers.map((tier) => (
-                    <tr key={tier.tier} data-tier={tier.tier}>
-                      <td>{t(`console.tier.${tier.tier}`)}</td>
-                      <td className="num" data-testid="depth">
-                        {formatNumber(tier.depth, lang)}
-                      </td>
-                      <td className="num">{tier.depth === 0 ? '–' : seconds(tier.oldestWaitMs)}</td>
-                      <td className="num">{seconds(tier.etaMs)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              caption={t('console.queue.tiersOf', { model: model.model })}
+              columns={[t('console.queue.tier'), t('console.queue.depth'), t('console.queue.oldest'), t('console.queue.eta')]}
+            >
+              {model.tiers.map((tier) => (
+                <tr key={tier.tier} data-tier={tier.tier}>
+                  <td>{t(`console.tier.${tier.tier}`)}</td>
+                  <td className="num" data-testid="depth">
+                    {formatNumber(tier.depth, lang)}
+                  </td>
+                  <td className="num">{tier.depth === 0 ? '–' : seconds(tier.oldestWaitMs)}</td>
+                  <td className="num">{seconds(tier.etaMs)}</td>
+                </tr>
+              ))}
+            </DataTable>
             <ReplicaList replicas={model.replicas} />
           </section>
         );

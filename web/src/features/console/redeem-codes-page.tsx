@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, Loading, PageTitle, Problem, ShownOnce, useAction, useLoad } from './console-ui.js';
+import { DataTable, formatSeconds, Loading, PageTitle, Problem, ShownOnce, useAction, useLoad } from './console-ui.js';
 
 const dayS = 86_400;
 
@@ -28,34 +28,30 @@ export function RedeemCodesPage() {
           {codes.data?.length === 0 ? (
             <p className="muted">{t('console.codes.none')}</p>
           ) : (
-            <div className="table-scroll" tabIndex={0}>
-              <table data-testid="redeem-codes">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('console.codes.id')}</th>
-                    <th scope="col">{t('console.ledger.amount')}</th>
-                    <th scope="col">{t('console.keys.status')}</th>
-                    <th scope="col">{t('console.codes.redeemedBy')}</th>
-                    <th scope="col">{t('console.codes.expires')}</th>
-                    <th scope="col">{t('console.created')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {codes.data?.map((code) => (
-                    <tr key={code.id} data-status={code.status}>
-                      <td className="mono">{code.id}</td>
-                      <td className="num">
-                        {code.amount} {code.currency}
-                      </td>
-                      <td>{t(`console.codes.status.${code.status}`)}</td>
-                      <td>{code.redeemed_by ? `${code.redeemed_by} · ${formatSeconds(code.redeemed_at, lang)}` : '–'}</td>
-                      <td>{formatSeconds(code.expires_at, lang)}</td>
-                      <td>{formatSeconds(code.created_at, lang)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testId="redeem-codes"
+              columns={[
+                t('console.codes.id'),
+                t('console.ledger.amount'),
+                t('console.keys.status'),
+                t('console.codes.redeemedBy'),
+                t('console.codes.expires'),
+                t('console.created'),
+              ]}
+            >
+              {codes.data?.map((code) => (
+                <tr key={code.id} data-status={code.status}>
+                  <td className="mono">{code.id}</td>
+                  <td className="num">
+                    {code.amount} {code.currency}
+                  </td>
+                  <td>{t(`console.codes.status.${code.status}`)}</td>
+                  <td>{code.redeemed_by ? `${code.redeemed_by} · ${formatSeconds(code.redeemed_at, lang)}` : '–'}</td>
+                  <td>{formatSeconds(code.expires_at, lang)}</td>
+                  <td>{formatSeconds(code.created_at, lang)}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Loading>
       </section>

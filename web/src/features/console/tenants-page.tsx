@@ -5,7 +5,7 @@ import { useI18n } from '../../i18n/i18n.js';
 import { navigate } from '../../router.js';
 import type { Tier } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { formatSeconds, PageTitle, Problem, useAction } from './console-ui.js';
+import { DataTable, formatSeconds, PageTitle, Problem, useAction } from './console-ui.js';
 
 const tiers: Tier[] = ['priority', 'standard', 'free'];
 
@@ -35,69 +35,63 @@ export function TenantsPage() {
         }}
       />
       {error ? <Problem error={error} /> : null}
-      <div className="table-scroll" tabIndex={0}>
-        <table data-testid="tenants">
-          <thead>
-            <tr>
-              <th scope="col">{t('console.keys.name')}</th>
-              <th scope="col">{t('console.tenants.id')}</th>
-              <th scope="col">{t('console.queue.tier')}</th>
-              <th scope="col">{t('console.keys.status')}</th>
-              <th scope="col">{t('console.tenants.currency')}</th>
-              <th scope="col">{t('console.created')}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t('console.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tenants.map((tenant) => (
-              <tr key={tenant.id} data-tenant-id={tenant.id} aria-current={tenant.id === tenantId ? 'true' : undefined}>
-                <td>
-                  {tenant.name}
-                  {tenant.unlimited && <span className="tag">{t('console.balance.unlimited')}</span>}
-                </td>
-                <td className="mono">{tenant.id}</td>
-                <td>
-                  <select
-                    aria-label={t('console.tenants.tierOf', { name: tenant.name })}
-                    value={tenant.tier}
-                    onChange={(event) => void update(tenant, { tier: event.target.value as Tier })}
-                  >
-                    {tiers.map((tier) => (
-                      <option key={tier} value={tier}>
-                        {t(`console.tier.${tier}`)}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-                <td data-testid="tenant-status">{tenant.status === 'active' ? t('console.tenants.active') : t('console.tenants.suspended')}</td>
-                <td>{tenant.currency}</td>
-                <td>{formatSeconds(tenant.created_at, lang)}</td>
-                <td className="row">
-                  <button
-                    type="button"
-                    className="small secondary"
-                    onClick={() => {
-                      setTenantId(tenant.id);
-                      navigate('/console/usage');
-                    }}
-                  >
-                    {t('console.tenants.view')}
-                  </button>
-                  <button
-                    type="button"
-                    className={tenant.status === 'active' ? 'small danger' : 'small'}
-                    onClick={() => void update(tenant, { status: tenant.status === 'active' ? 'suspended' : 'active' })}
-                  >
-                    {tenant.status === 'active' ? t('console.tenants.suspend') : t('console.tenants.reactivate')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        testId="tenants"
+        columns={[
+          t('console.keys.name'),
+          t('console.tenants.id'),
+          t('console.queue.tier'),
+          t('console.keys.status'),
+          t('console.tenants.currency'),
+          t('console.created'),
+        ]}
+        actions
+      >
+        {tenants.map((tenant) => (
+          <tr key={tenant.id} data-tenant-id={tenant.id} aria-current={tenant.id === tenantId ? 'true' : undefined}>
+            <td>
+              {tenant.name}
+              {tenant.unlimited && <span className="tag">{t('console.balance.unlimited')}</span>}
+            </td>
+            <td className="mono">{tenant.id}</td>
+            <td>
+              <select
+                aria-label={t('console.tenants.tierOf', { name: tenant.name })}
+                value={tenant.tier}
+                onChange={(event) => void update(tenant, { tier: event.target.value as Tier })}
+              >
+                {tiers.map((tier) => (
+                  <option key={tier} value={tier}>
+                    {t(`console.tier.${tier}`)}
+                  </option>
+                ))}
+              </select>
+            </td>
+            <td data-testid="tenant-status">{tenant.status === 'active' ? t('console.tenants.active') : t('console.tenants.suspended')}</td>
+            <td>{tenant.currency}</td>
+            <td>{formatSeconds(tenant.created_at, lang)}</td>
+            <td className="row">
+              <button
+                type="button"
+                className="small secondary"
+                onClick={() => {
+                  setTenantId(tenant.id);
+                  navigate('/console/usage');
+                }}
+              >
+                {t('console.tenants.view')}
+              </button>
+              <button
+                type="button"
+                className={tenant.status === 'active' ? 'small danger' : 'small'}
+                onClick={() => void update(tenant, { status: tenant.status === 'active' ? 'suspended' : 'active' })}
+              >
+                {tenant.status === 'active' ? t('console.tenants.suspend') : t('console.tenants.reactivate')}
+              </button>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </div>
   );
 }

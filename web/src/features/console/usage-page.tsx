@@ -2,7 +2,7 @@
 import { useMemo, useState } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
 import { useConsole } from './console-session.js';
-import { formatMoney, formatNumber, Loading, PageTitle, useLoad } from './console-ui.js';
+import { DataTable, formatMoney, formatNumber, Loading, PageTitle, useLoad } from './console-ui.js';
 import { Bars, CostByDay } from './usage-charts.js';
 import { daily, lastDays, total, totalsBy, type Totals } from './usage-series.js';
 
@@ -126,29 +126,19 @@ function Stat({ label, value, testId }: { label: string; value: string; testId: 
 function UsageTable({ first, rows, money, testId }: { first: string; rows: Array<Totals & { name: string }>; money: (micros: number) => string; testId: string }) {
   const { t, lang } = useI18n();
   return (
-    <div className="table-scroll" tabIndex={0}>
-      <table data-testid={testId}>
-        <thead>
-          <tr>
-            <th scope="col">{first}</th>
-            <th scope="col">{t('console.usage.requests')}</th>
-            <th scope="col">{t('console.usage.prompt')}</th>
-            <th scope="col">{t('console.usage.completion')}</th>
-            <th scope="col">{t('console.usage.cost')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr key={row.name}>
-              <td>{row.name}</td>
-              <td className="num">{formatNumber(row.requests, lang)}</td>
-              <td className="num">{formatNumber(row.promptTokens, lang)}</td>
-              <td className="num">{formatNumber(row.completionTokens, lang)}</td>
-              <td className="num">{money(row.costMicros)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId={testId}
+      columns={[first, t('console.usage.requests'), t('console.usage.prompt'), t('console.usage.completion'), t('console.usage.cost')]}
+    >
+      {rows.map((row) => (
+        <tr key={row.name}>
+          <td>{row.name}</td>
+          <td className="num">{formatNumber(row.requests, lang)}</td>
+          <td className="num">{formatNumber(row.promptTokens, lang)}</td>
+          <td className="num">{formatNumber(row.completionTokens, lang)}</td>
+          <td className="num">{money(row.costMicros)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
