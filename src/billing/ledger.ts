@@ -76,7 +76,7 @@ export class Ledger {
     if (settlements.length === 0) return Promise.resolve({ settled: [], duplicates: [] });
     const now = this.now();
     const sqlite = sqliteConnectionOf(this.db);
-    if (sqlite !== undefined) return settleOnSqlite(sqlite, settlements, now);
+    if (sqlite !== undefined) return settleOnSqlite(this.db, sqlite, settlements, now);
     return this.db.transaction().execute((trx) => settleBatch(trx, settlements, now));
   }
 

@@ -9,21 +9,30 @@
  *
  * Kysely runs its own transactions on this same connection and awaits between their
  * statements; a synchronous transaction started in one of those gaps would nest inside it
- * (and roll back with it). So this waits until the connection is outside any transaction.
+ * (and roll back with it). So this runs while holding Kysely's lock on the connection,
+ * which its transactions hold from BEGIN to COMMIT.
  */
 import type SqliteDatabase from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
 import { checkSettlement, type Settlement, type SettleReport } from './settlement.js';
 
 type Settle = (settlements: readonly Settlement[], now: number) => SettleReport;
 
 const prepared = new WeakMap<SqliteDatabase.Database, Settle>();
 
-export async function settleOnSqlite(sqlite: SqliteDatabase.Database, settlements: readonly Settlement[], now: number): Promise<SettleReport> {
+/** `sqlite` is the connection under `db` (sqliteConnectionOf). */
+export async function settleOnSqlite(
+  db: Kysely<Database>,
+  sqlite: SqliteDatabase.Database,
+  settlements: readonly Settlement[],
+  now: number,
+): Promise<SettleReport> {
   for (const s of settlements) checkSettlement(s);
-  while (sqlite.inTransaction) await new Promise((resolve) => setImmediate(resolve));
   let settle = prepared.get(sqlite);
   if (settle === undefined) prepared.set(sqlite, (settle = prepare(sqlite)));
-  return settle(settlements, now);
+  const run = settle;
+  return db.connection().execute(async () => run(settlements, now));
 }
 
 function prepare(sqlite: SqliteDatabase.Database): Settle {
