@@ -1,9 +1,8 @@
 /**
  * Validation of Skylark responses against OpenAI's published OpenAPI spec.
  *
- * The spec lives outside the repository, at `../shared/openai/openapi.yaml`
- * relative to the repo root (in CI the repo is cloned with `shared/` beside
- * it). It is OpenAPI 3.1 (~3 MB of YAML) but still carries OpenAPI 3.0-isms:
+ * The spec is vendored at `test/fixtures/openai/openapi.yaml` (source commit and
+ * licence beside it), so a plain clone tests on its own. It is OpenAPI 3.1 (~3 MB of YAML) but still carries OpenAPI 3.0-isms:
  * `nullable: true`, boolean `exclusiveMinimum`, `discriminator`, `x-*`
  * extensions and a draft 2019-09 `$recursiveRef`. `components.schemas` is
  * converted once into plain JSON Schema 2020-12 and cached on disk under
@@ -39,7 +38,7 @@ const CONVERTER_VERSION = 1;
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Absolute path of OpenAI's OpenAPI spec used for validation. */
-export const OPENAI_SPEC_PATH = path.resolve(REPO_ROOT, '../shared/openai/openapi.yaml');
+export const OPENAI_SPEC_PATH = path.join(REPO_ROOT, 'test', 'fixtures', 'openai', 'openapi.yaml');
 const CACHE_PATH = path.join(REPO_ROOT, '.test-data', 'openapi-cache.json');
 const DOC_ID = 'https://skylark.invalid/openai/openapi.json';
 
@@ -217,7 +216,7 @@ function loadSpec(): ConvertedSpec {
   } catch (err) {
     throw new Error(
       `openapi-schemas: OpenAI spec not found at ${OPENAI_SPEC_PATH} ` +
-        `(expected shared/openai/openapi.yaml beside the repository): ${(err as Error).message}`,
+        `(vendored in the repository; see test/fixtures/openai/SOURCE.md): ${(err as Error).message}`,
     );
   }
   const cached = readCache(key);
