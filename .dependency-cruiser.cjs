@@ -3,7 +3,8 @@
  * It cruises the compiled JavaScript in dist/ (TypeScript 7's compiler has no JS API for
  * dependency-cruiser to parse .ts with), so type-only imports are not checked.
  */
-const concreteEngines = '^dist/src/engines/(llama-cpp|openai-compatible|gguf|sim)/';
+// Any folder under engines/ is a concrete engine (engine.ts and registry.ts sit above them).
+const concreteEngines = '^dist/src/engines/[^/]+/';
 
 module.exports = {
   forbidden: [
@@ -79,7 +80,26 @@ module.exports = {
       name: 'gateway-uses-the-engine-interface-only',
       severity: 'error',
       from: { path: '^dist/src/gateway/' },
-      to: { path: [concreteEngines, '^dist/src/engines/registry', '^dist/src/(api|cli|config)/', '^dist/src/main'] },
+      to: { path: [concreteEngines, '^dist/src/engines/registry', '^dist/src/(api|cli|config|wiring)/', '^dist/src/main'] },
+    },
+    {
+      // The request path is called by the web app and the API, never the other way round.
+      name: 'gateway-knows-not-its-callers',
+      severity: 'error',
+      from: { path: '^dist/src/gateway/' },
+      to: { path: '^dist/src/(consumer|accounts)/' },
+    },
+    {
+      name: 'accounts-sit-on-billing-and-tenancy',
+      severity: 'error',
+      from: { path: '^dist/src/accounts/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|contracts|store|billing|tenancy|accounts)/' },
+    },
+    {
+      name: 'consumer-generates-through-the-gateway',
+      severity: 'error',
+      from: { path: '^dist/src/consumer/' },
+      to: { path: [concreteEngines, '^dist/src/engines/registry', '^dist/src/(api|cli|config|wiring|accounts|scheduler)/', '^dist/src/main'] },
     },
     {
       name: 'api-sits-on-the-gateway',

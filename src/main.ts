@@ -13,16 +13,17 @@ import type { Engine } from './engines/engine.js';
 import { writeTinyModel } from './engines/gguf/tiny-model.js';
 import { LlamaCppEngine } from './engines/llama-cpp/engine.js';
 import { ModelCatalog, type ModelEntry } from './gateway/model-catalog.js';
+import type { ServerDeps } from './api/server-deps.js';
 import type { GatewayDeps, UsageSink } from './gateway/request-context.js';
 import { openConsumer } from './wiring/consumer.js';
 import { ensureAdminKey } from './cli/admin-key.js';
 import { ApiKeys } from './tenancy/api-keys.js';
-import { KeyAccess } from './gateway/access.js';
+import { KeyAccess } from './tenancy/access.js';
 import { replicaCostsOf } from './config/load-config.js';
 import { Dispatch, engineReplica } from './gateway/dispatch.js';
 import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
 import type { SkylarkConfig } from './config/config-schema.js';
-import { accountServices } from './gateway/accounts.js';
+import { accountServices } from './accounts/accounts.js';
 import { openBilling } from './wiring/open-billing.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
@@ -90,7 +91,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
   const dispatch = openDispatch(engines, entries, config.scheduler);
   const replicaCosts = replicaCostsOf(config);
-  const deps: GatewayDeps = {
+  const deps: ServerDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
   };
   const consumer = await openConsumer(store, deps, { env, logger });

@@ -4,7 +4,7 @@
  */
 import cookie from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
-import type { ConsumerDeps } from '../gateway/consumer-deps.js';
+import type { ConsumerDeps } from '../consumer/consumer-deps.js';
 import { attachEndUser } from './end-user-session.js';
 import { registerAppRoutes } from './routes/app-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';

@@ -11,8 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SkylarkError } from '../core/errors.js';
 import { randomString } from '../core/ids.js';
 import type { EndUser } from '../apps/end-users.js';
-import type { ConsumerDeps } from '../gateway/consumer-deps.js';
-import { sessionUser } from '../gateway/end-user-auth.js';
+import type { ConsumerDeps } from '../consumer/consumer-deps.js';
+import { sessionUser } from '../consumer/end-user-auth.js';
 
 export const sessionCookie = 'sky_session';
 export const csrfCookie = 'sky_csrf';

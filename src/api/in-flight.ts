@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { newId } from '../core/ids.js';
-import type { Principal } from '../gateway/access.js';
+import type { Principal } from '../tenancy/access.js';
 import type { RequestContext } from '../gateway/request-context.js';
 
 interface Tracked extends RequestContext {

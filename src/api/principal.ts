@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SkylarkError } from '../core/errors.js';
-import type { Principal } from '../gateway/access.js';
+import type { Principal } from '../tenancy/access.js';
 import type { GatewayDeps } from '../gateway/request-context.js';
 
 const principals = new WeakMap<FastifyRequest, Principal>();

@@ -4,7 +4,7 @@
  * `: ping` comment every 15 s so proxies keep an idle wait open, and `data: [DONE]`.
  */
 import type { FastifyReply } from 'fastify';
-import type { FeedItem } from '../gateway/reply-feed.js';
+import type { FeedItem } from '../consumer/reply-feed.js';
 
 const heartbeatMs = 15_000;
 

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { SkylarkError } from '../core/errors.js';
-import type { GatewayDeps } from '../gateway/request-context.js';
+import type { ServerDeps } from './server-deps.js';
 import { attachPrincipal } from './principal.js';
 import { logIfInternal, sendError, toApiError } from './error-reply.js';
 import { InFlightRequests } from './in-flight.js';
@@ -16,7 +16,7 @@ import { registerConsumerApi, type ConsumerApiOptions } from './consumer-api.js'
 import { registerWebApp } from './routes/web-routes.js';
 
 export interface ServerOptions {
-  deps: GatewayDeps;
+  deps: ServerDeps;
   bodyLimitBytes: number;
   logger: FastifyBaseLogger;
   /** The web app's /api; absent, only the gateway's routes exist. */

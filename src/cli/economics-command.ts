@@ -7,7 +7,7 @@ import { systemClock } from '../core/clock.js';
 import { formatMicros } from '../core/money.js';
 import { isSkylarkError } from '../core/errors.js';
 import { loadConfigFile, replicaCostsOf } from '../config/load-config.js';
-import { getEconomics, type ReplicaCosts } from '../gateway/economics.js';
+import { getEconomics, type ReplicaCosts } from '../accounts/economics.js';
 import { CliError, adminCommand, handled, storeOptions, type CommonOptions } from './common-commands.js';
 import { withStore } from './store-location.js';
 import { emit, formatTable } from './table.js';

@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { ChatCompletionRequest } from '../contracts/chat-request.js';
 import type { App } from '../apps/apps.js';
-import type { Principal } from './access.js';
+import type { Principal } from '../tenancy/access.js';
 import type { GatewayDeps } from './request-context.js';
 
 export const appModelPrefix = 'app:';

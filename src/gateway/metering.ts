@@ -1,6 +1,6 @@
 import { zeroUsage, type Usage } from '../core/usage.js';
 import { QueueNotice, type StreamPart } from './queue-notice.js';
-import type { Hold } from './billing.js';
+import type { Hold } from '../billing/request-holds.js';
 import type { GatewayDeps, RequestContext, UsageEntry } from './request-context.js';
 
 interface MeterLabels {

@@ -1,7 +1,7 @@
 import { SkylarkError } from '../core/errors.js';
 import { estimateTokens } from '../core/tokens.js';
 import { rateLimitHeaders, type LimitBucket } from '../billing/rate-limiter.js';
-import type { Hold } from './billing.js';
+import type { Hold } from '../billing/request-holds.js';
 import type { Target } from './resolve-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 

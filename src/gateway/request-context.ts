@@ -1,13 +1,20 @@
+/**
+ * The gateway room: the OpenAI request path. One use case per endpoint (chat-completion,
+ * completion, embeddings), and the steps every generation takes in order: resolve the
+ * model or ep-… endpoint (resolve-model), admit it on rate limits and hold its most cost
+ * (paid-request), wait for and run on a replica (scheduled-run over dispatch, the
+ * scheduler's runtime), and settle its exact usage once (metering). It knows no HTTP (that
+ * is src/api) and never imports the web app's use cases (src/consumer) or the account
+ * APIs (src/accounts). This file holds what a use case knows of its request and its deps.
+ */
 import type { Clock } from '../core/clock.js';
 import type { Usage } from '../core/usage.js';
 import type { RateLimits } from '../billing/rate-limiter.js';
 import type { Endpoint } from '../tenancy/endpoints.js';
-import type { Principal } from './access.js';
-import type { AccountServices } from './accounts.js';
+import type { Principal } from '../tenancy/access.js';
 import type { AppSource } from './app-model.js';
-import type { Hold, HoldRequest } from './billing.js';
+import type { Hold, HoldRequest } from '../billing/request-holds.js';
 import type { Dispatch } from './dispatch.js';
-import type { ReplicaCosts } from './economics.js';
 import type { ModelCatalog } from './model-catalog.js';
 
 /** What a use case knows about the request it serves, free of HTTP. */
@@ -50,14 +57,10 @@ export interface GatewayDeps {
   access: { authenticate(authorization: string | undefined): Promise<Principal> };
   billing: { hold(request: HoldRequest): Promise<Hold>; heldFor(tenantId: string): Promise<number> };
   limits: RateLimits;
-  /** What each replica costs per hour (config `costs:`), for GET /admin/economics. */
-  replicaCosts: ReplicaCosts;
   /** The scheduler, with engines as its replicas. */
   dispatch: Dispatch;
   /** ep-… endpoints, as `model`: cached lookups (see resolve-model.ts). */
   endpoints: { get(id: string): Promise<Endpoint | undefined> };
-  /** Tenants, keys, endpoints, prices, ledger and usage reports: the account APIs. */
-  accounts: AccountServices;
   /** `app:{slug}` as `model` (see app-model.ts); without it such models are not found. */
   apps?: AppSource;
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { ModelCapability } from '../contracts/responses.js';
 import type { Endpoint } from '../tenancy/endpoints.js';
-import type { Principal } from './access.js';
+import type { Principal } from '../tenancy/access.js';
 import type { ModelEntry } from './model-catalog.js';
 import type { GatewayDeps } from './request-context.js';
 

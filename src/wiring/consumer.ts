@@ -12,8 +12,8 @@ import { Conversations } from '../apps/conversations.js';
 import { EndUsers } from '../apps/end-users.js';
 import { Quotas } from '../apps/quotas.js';
 import { AppDirectory } from '../gateway/app-model.js';
-import { ChatRuns } from '../gateway/chat-runs.js';
-import type { ConsumerDeps } from '../gateway/consumer-deps.js';
+import { ChatRuns } from '../consumer/chat-runs.js';
+import type { ConsumerDeps } from '../consumer/consumer-deps.js';
 import type { GatewayDeps } from '../gateway/request-context.js';
 import type { Store } from '../store/database.js';
 

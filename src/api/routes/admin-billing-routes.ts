@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createRedeemCodesBody, ledgerQuery, listPricesQuery, listRedeemCodesQuery, setPriceBody, topUpBody } from '../../contracts/admin-requests.js';
 import { ledgerPage, lists, priceObject, topUpObject, verificationObject } from '../../contracts/admin-responses.js';
-import * as admin from '../../gateway/admin-billing.js';
-import type { GatewayDeps } from '../../gateway/request-context.js';
+import * as admin from '../../accounts/admin-billing.js';
+import type { ServerDeps } from '../server-deps.js';
 import { documented } from '../openapi.js';
 
 const id = (request: FastifyRequest) => (request.params as { id: string }).id;
 const tenantParam = { id: 'Tenant id (ten_…)' };
 
 /** Prices, money in, the ledger and its check; the operator key only (api/principal.ts). */
-export function registerAdminBillingRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+export function registerAdminBillingRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const priceTags = ['admin: prices'];
   app.get(
     '/admin/prices',

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { GatewayDeps } from '../../gateway/request-context.js';
-import { getEconomics } from '../../gateway/economics.js';
+import type { ServerDeps } from '../server-deps.js';
+import { getEconomics } from '../../accounts/economics.js';
 import type { InFlightRequests } from '../in-flight.js';
 
-export function registerAdminRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
+export function registerAdminRoutes(app: FastifyInstance, deps: ServerDeps, inFlight: InFlightRequests): void {
   /** GPU cost against token revenue, per day and model (issue 4's economics). */
   app.get('/admin/economics', async (request) => getEconomics(deps.accounts.ledger.db, deps.clock, deps.replicaCosts, request.query));
 

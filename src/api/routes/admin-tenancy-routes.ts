@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createEndpointBody, createKeyBody, createTenantBody, listEndpointsQuery, updateTenantBody } from '../../contracts/admin-requests.js';
 import { apiKeyObject, createdApiKeyObject, endpointObject, lists, tenantObject } from '../../contracts/admin-responses.js';
-import * as admin from '../../gateway/admin-tenancy.js';
-import type { GatewayDeps } from '../../gateway/request-context.js';
+import * as admin from '../../accounts/admin-tenancy.js';
+import type { ServerDeps } from '../server-deps.js';
 import { documented } from '../openapi.js';
 
 const id = (request: FastifyRequest) => (request.params as { id: string }).id;
@@ -11,7 +11,7 @@ const keyParam = { id: 'API key id (key_…)' };
 const endpointParam = { id: 'Endpoint id (ep-…)' };
 
 /** Tenants, keys and endpoints; the operator key only (api/principal.ts). */
-export function registerAdminTenancyRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+export function registerAdminTenancyRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const tags = ['admin: tenants'];
   app.get('/admin/tenants', documented({ summary: 'List tenants', tags, response: lists.tenants, errors: [403] }), () => admin.listTenants(deps));
   app.post(

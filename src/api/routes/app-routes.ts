@@ -8,10 +8,10 @@ import {
   listApps,
   quotaOf,
   visibleApp,
-} from '../../gateway/app-factory.js';
-import type { ConsumerDeps } from '../../gateway/consumer-deps.js';
-import { requireUser } from '../../gateway/end-user-auth.js';
-import { updateApp } from '../../gateway/app-factory.js';
+} from '../../consumer/app-factory.js';
+import type { ConsumerDeps } from '../../consumer/consumer-deps.js';
+import { requireUser } from '../../consumer/end-user-auth.js';
+import { updateApp } from '../../consumer/app-factory.js';
 import { endUserOf } from '../end-user-session.js';
 
 type SlugParams = { Params: { slug: string } };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { ConsumerDeps } from '../../gateway/consumer-deps.js';
-import { toWireEndUser } from '../../gateway/consumer-wire.js';
-import { continueAsGuest, signIn, signOut, signUp, type OpenedSession } from '../../gateway/end-user-auth.js';
+import type { ConsumerDeps } from '../../consumer/consumer-deps.js';
+import { toWireEndUser } from '../../consumer/consumer-wire.js';
+import { continueAsGuest, signIn, signOut, signUp, type OpenedSession } from '../../consumer/end-user-auth.js';
 import { clearSession, endUserOf, sessionTokenOf, setSession } from '../end-user-session.js';
 
 /** Accounts and sessions of the web app's end users. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { regenerate, sendMessage, stopReply } from '../../gateway/app-chat.js';
-import type { ConsumerDeps } from '../../gateway/consumer-deps.js';
+import { regenerate, sendMessage, stopReply } from '../../consumer/app-chat.js';
+import type { ConsumerDeps } from '../../consumer/consumer-deps.js';
 import {
   createConversation,
   deleteConversation,
@@ -8,8 +8,8 @@ import {
   openConversation,
   renameConversation,
   searchConversations,
-} from '../../gateway/conversation-book.js';
-import { followReply } from '../../gateway/reply-feed.js';
+} from '../../consumer/conversation-book.js';
+import { followReply } from '../../consumer/reply-feed.js';
 import { endUserOf } from '../end-user-session.js';
 import { sendReplyStream } from '../reply-stream.js';
 

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { balanceQuery, createEndpointBody, createKeyBody, ledgerQuery, usageQuery } from '../../contracts/admin-requests.js';
 import { apiKeyObject, balanceObject, createdApiKeyObject, endpointObject, ledgerPage, lists, usageReport } from '../../contracts/admin-responses.js';
-import type { GatewayDeps } from '../../gateway/request-context.js';
-import { getBalance, getUsage } from '../../gateway/usage.js';
-import { createOwnKey, listOwnKeys, revokeOwnKey } from '../../gateway/own-keys.js';
-import { listLedger } from '../../gateway/admin-billing.js';
-import { createOwnEndpoint, listOwnEndpoints, setOwnEndpointStatus } from '../../gateway/own-endpoints.js';
+import type { ServerDeps } from '../server-deps.js';
+import { getBalance, getUsage } from '../../accounts/usage.js';
+import { createOwnKey, listOwnKeys, revokeOwnKey } from '../../accounts/own-keys.js';
+import { listLedger } from '../../accounts/admin-billing.js';
+import { createOwnEndpoint, listOwnEndpoints, setOwnEndpointStatus } from '../../accounts/own-endpoints.js';
 import { documented } from '../openapi.js';
 import { principalOf } from '../principal.js';
 
 /** What a tenant's own key may read and manage: usage, balance, ledger, keys, endpoints (the operator may name any tenant's books). */
-export function registerTenantRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+export function registerTenantRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get(
     '/v1/usage',
     documented({

@@ -8,16 +8,16 @@ import { SkylarkError } from '../core/errors.js';
 import { createKeyBody } from '../contracts/admin-requests.js';
 import type { ApiKeyObject } from '../contracts/admin-responses.js';
 import { parseRequest } from '../contracts/parse.js';
-import type { Principal } from './access.js';
+import type { Principal } from '../tenancy/access.js';
+import type { AccountDeps } from './accounts.js';
 import { apiKeyView } from './account-views.js';
 import { createKey, listKeys } from './admin-tenancy.js';
-import type { GatewayDeps } from './request-context.js';
 
-export function listOwnKeys(deps: GatewayDeps, principal: Principal) {
+export function listOwnKeys(deps: AccountDeps, principal: Principal) {
   return listKeys(deps, principal.tenantId);
 }
 
-export async function createOwnKey(deps: GatewayDeps, principal: Principal, body: unknown): Promise<ApiKeyObject & { key: string }> {
+export async function createOwnKey(deps: AccountDeps, principal: Principal, body: unknown): Promise<ApiKeyObject & { key: string }> {
   if (principal.scopes.length > 0) {
     throw new SkylarkError('permission_denied', 'This API key is limited to some models, so it may not create keys; use a key allowed every model.');
   }
@@ -38,7 +38,7 @@ export async function createOwnKey(deps: GatewayDeps, principal: Principal, body
   return createKey(deps, principal.tenantId, request);
 }
 
-export async function revokeOwnKey(deps: GatewayDeps, principal: Principal, keyId: string): Promise<ApiKeyObject> {
+export async function revokeOwnKey(deps: AccountDeps, principal: Principal, keyId: string): Promise<ApiKeyObject> {
   const key = await deps.accounts.keys.get(keyId);
   // Another tenant's key answers exactly like one that does not exist.
   if (key === undefined || key.tenantId !== principal.tenantId) throw new SkylarkError('not_found', `No API key with id '${keyId}'.`, { param: 'id' });

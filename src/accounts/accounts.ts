@@ -1,17 +1,41 @@
 /**
- * The stores behind the account APIs (`/v1/usage`, `/v1/balance`, `/admin/…`), handed to
- * the server as one field of GatewayDeps, plus the look-ups every account use case shares.
+ * The account and admin APIs' room: tenants, keys, endpoints, prices, top-ups, the ledger,
+ * usage reports and economics, for API customers (`/v1/usage`, `/v1/balance`, `/v1/keys`,
+ * `/v1/endpoints`, `/v1/ledger`) and operators (`/admin/…`). Its use cases sit on billing
+ * and tenancy and never on the request path: they know the model catalog only as a list of
+ * ids. This file holds what they share: their dependencies and the look-ups every one needs.
  */
 import type { Kysely } from 'kysely';
+import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import { microsFromDecimal } from '../core/money.js';
 import { Ledger } from '../billing/ledger.js';
 import { PriceCatalog } from '../billing/price-catalog.js';
 import { UsageReports } from '../billing/usage-report.js';
+import type { ReplicaCosts } from './economics.js';
 import type { Database } from '../store/schema.js';
 import { ApiKeys } from '../tenancy/api-keys.js';
 import { Endpoints } from '../tenancy/endpoints.js';
 import { Tenants, type Tenant } from '../tenancy/tenants.js';
+
+/** The models an endpoint may point at; the gateway's catalog is one. */
+export interface ModelLookup {
+  /** Throws not_found for an unknown id. */
+  get(id: string): unknown;
+  /** Throws when the model lacks the capability. */
+  require(id: string, capability: 'chat'): unknown;
+}
+
+/** What the account use cases need; the server's dependencies include these. */
+export interface AccountDeps {
+  accounts: AccountServices;
+  clock: Clock;
+  catalog: ModelLookup;
+  /** Money held right now for a tenant's running requests (shown as `reserved`). */
+  billing: { heldFor(tenantId: string): Promise<number> };
+  /** What each replica costs per hour (config `costs:`), for GET /admin/economics. */
+  replicaCosts: ReplicaCosts;
+}
 
 export interface AccountServices {
   tenants: Tenants;

@@ -9,17 +9,16 @@ import type { ApiKeyObject, EndpointObject, TenantObject } from '../contracts/ad
 import { parseRequest } from '../contracts/parse.js';
 import type { EndpointStatus } from '../store/schema.js';
 import type { Endpoint } from '../tenancy/endpoints.js';
-import { futureMs, microsOf, requireTenant } from './accounts.js';
+import { futureMs, microsOf, requireTenant, type AccountDeps } from './accounts.js';
 import { apiKeyView, endpointView, tenantView } from './account-views.js';
-import type { GatewayDeps } from './request-context.js';
 
 export type List<T> = { object: 'list'; data: T[] };
 
-export async function listTenants(deps: GatewayDeps): Promise<List<TenantObject>> {
+export async function listTenants(deps: AccountDeps): Promise<List<TenantObject>> {
   return { object: 'list', data: (await deps.accounts.tenants.list()).map(tenantView) };
 }
 
-export async function createTenant(deps: GatewayDeps, body: unknown): Promise<TenantObject> {
+export async function createTenant(deps: AccountDeps, body: unknown): Promise<TenantObject> {
   const request = parseRequest(createTenantBody, body);
   const tenant = await deps.accounts.tenants.create({
     name: request.name,
@@ -30,11 +29,11 @@ export async function createTenant(deps: GatewayDeps, body: unknown): Promise<Te
   return tenantView(tenant);
 }
 
-export async function getTenant(deps: GatewayDeps, id: string): Promise<TenantObject> {
+export async function getTenant(deps: AccountDeps, id: string): Promise<TenantObject> {
   return tenantView(await requireTenant(deps.accounts, id));
 }
 
-export async function updateTenant(deps: GatewayDeps, id: string, body: unknown): Promise<TenantObject> {
+export async function updateTenant(deps: AccountDeps, id: string, body: unknown): Promise<TenantObject> {
   const request = parseRequest(updateTenantBody, body);
   const { tenants } = deps.accounts;
   await requireTenant(deps.accounts, id);
@@ -44,12 +43,12 @@ export async function updateTenant(deps: GatewayDeps, id: string, body: unknown)
   return tenantView(await requireTenant(deps.accounts, id));
 }
 
-export async function listKeys(deps: GatewayDeps, tenantId: string): Promise<List<ApiKeyObject>> {
+export async function listKeys(deps: AccountDeps, tenantId: string): Promise<List<ApiKeyObject>> {
   await requireTenant(deps.accounts, tenantId);
   return { object: 'list', data: (await deps.accounts.keys.list(tenantId)).map(apiKeyView) };
 }
 
-export async function createKey(deps: GatewayDeps, tenantId: string, body: unknown): Promise<ApiKeyObject & { key: string }> {
+export async function createKey(deps: AccountDeps, tenantId: string, body: unknown): Promise<ApiKeyObject & { key: string }> {
   // Every field is optional, so a bodiless POST is a key with the defaults.
   const request = parseRequest(createKeyBody, body ?? {});
   await requireTenant(deps.accounts, tenantId);
@@ -66,7 +65,7 @@ export async function createKey(deps: GatewayDeps, tenantId: string, body: unkno
 }
 
 /** Idempotent: revoking a revoked key answers it as it is, revoked when it first was. */
-export async function revokeKey(deps: GatewayDeps, keyId: string): Promise<ApiKeyObject> {
+export async function revokeKey(deps: AccountDeps, keyId: string): Promise<ApiKeyObject> {
   const { keys } = deps.accounts;
   await keys.revoke(keyId);
   const key = await keys.get(keyId);
@@ -74,7 +73,7 @@ export async function revokeKey(deps: GatewayDeps, keyId: string): Promise<ApiKe
   return apiKeyView(key);
 }
 
-export async function listEndpoints(deps: GatewayDeps, query: unknown): Promise<List<EndpointObject>> {
+export async function listEndpoints(deps: AccountDeps, query: unknown): Promise<List<EndpointObject>> {
   const request = parseRequest(listEndpointsQuery, query ?? {});
   const { endpoints } = deps.accounts;
   let found: Endpoint[];
@@ -86,7 +85,7 @@ export async function listEndpoints(deps: GatewayDeps, query: unknown): Promise<
   return { object: 'list', data: found.map(endpointView) };
 }
 
-export async function createEndpoint(deps: GatewayDeps, body: unknown): Promise<EndpointObject> {
+export async function createEndpoint(deps: AccountDeps, body: unknown): Promise<EndpointObject> {
   const request = parseRequest(createEndpointBody, body);
   if (request.tenant_id !== null) await requireTenant(deps.accounts, request.tenant_id, 'tenant_id');
   // An endpoint must point at a model this gateway serves: a typo would only surface as
@@ -107,13 +106,13 @@ export async function createEndpoint(deps: GatewayDeps, body: unknown): Promise<
   return endpointView(endpoint);
 }
 
-export async function getEndpoint(deps: GatewayDeps, id: string): Promise<EndpointObject> {
+export async function getEndpoint(deps: AccountDeps, id: string): Promise<EndpointObject> {
   const endpoint = await deps.accounts.endpoints.get(id);
   if (endpoint === undefined) throw new SkylarkError('not_found', `No endpoint with id '${id}'.`);
   return endpointView(endpoint);
 }
 
-export async function setEndpointStatus(deps: GatewayDeps, id: string, status: EndpointStatus): Promise<EndpointObject> {
+export async function setEndpointStatus(deps: AccountDeps, id: string, status: EndpointStatus): Promise<EndpointObject> {
   await deps.accounts.endpoints.setStatus(id, status);
   return getEndpoint(deps, id);
 }

@@ -1,6 +1,11 @@
 /**
- * What the web app's use cases need: the gateway (to generate), the consumer-side stores
- * of src/apps, the in-memory reply runs and the sign-in limits.
+ * The consumer room: the web app's use cases (sign-up and sign-in, the app factory, chat
+ * with server-side replies that survive a reload, conversations and search), behind the
+ * `/api` routes the React app at `/` calls. It generates through the gateway's own chat
+ * completion use case, so a web-app reply is scheduled, limited and billed like any API
+ * request, and keeps its state in src/apps. This file holds what its use cases need: the
+ * gateway (to generate), the consumer-side stores of src/apps, the in-memory reply runs
+ * and the sign-in limits.
  */
 import type { Kysely } from 'kysely';
 import type { Apps } from '../apps/apps.js';
@@ -9,10 +14,10 @@ import type { Conversations } from '../apps/conversations.js';
 import type { EndUsers } from '../apps/end-users.js';
 import type { Quotas } from '../apps/quotas.js';
 import type { Database } from '../store/schema.js';
-import type { Principal } from './access.js';
-import { operatorTenantId } from './access.js';
+import type { Principal } from '../tenancy/access.js';
+import { operatorTenantId } from '../tenancy/access.js';
 import type { ChatRuns } from './chat-runs.js';
-import type { GatewayDeps } from './request-context.js';
+import type { GatewayDeps } from '../gateway/request-context.js';
 
 export interface ConsumerDeps {
   gateway: GatewayDeps;

@@ -10,17 +10,16 @@ import { parseRequest } from '../contracts/parse.js';
 import type { Balance } from '../billing/balances.js';
 import { usageGroups, type UsageGroup } from '../billing/usage-report.js';
 import type { Tenant } from '../tenancy/tenants.js';
-import type { Principal } from './access.js';
-import { requireTenant } from './accounts.js';
+import type { Principal } from '../tenancy/access.js';
+import { requireTenant, type AccountDeps } from './accounts.js';
 import { balanceView, usageRowView } from './account-views.js';
-import type { GatewayDeps } from './request-context.js';
 
 const dayMs = 86_400_000;
 /** A year and a day: enough for any report, and a bound on what one request can scan. */
 const maxDays = 366;
 const defaultDays = 30;
 
-export async function getUsage(deps: GatewayDeps, principal: Principal, query: unknown): Promise<UsageReport> {
+export async function getUsage(deps: AccountDeps, principal: Principal, query: unknown): Promise<UsageReport> {
   const request = parseRequest(usageQuery, query ?? {});
   const tenant = await tenantInScope(deps, principal, request.tenant_id);
   const range = dateRange(request.start_date, request.end_date, deps.clock.wallNow().getTime());
@@ -44,7 +43,7 @@ export async function getUsage(deps: GatewayDeps, principal: Principal, query: u
   };
 }
 
-export async function getBalance(deps: GatewayDeps, principal: Principal, query: unknown): Promise<BalanceObject> {
+export async function getBalance(deps: AccountDeps, principal: Principal, query: unknown): Promise<BalanceObject> {
   const request = parseRequest(balanceQuery, query ?? {});
   const tenant = await tenantInScope(deps, principal, request.tenant_id);
   const balance = await deps.accounts.ledger.balance(tenant.id);
@@ -54,13 +53,13 @@ export async function getBalance(deps: GatewayDeps, principal: Principal, query:
 }
 
 /** A balance with what running requests hold: that lives with the gateways (memory or Redis), not in the row. */
-export async function liveBalanceView(deps: GatewayDeps, balance: Balance, tenant: Tenant): Promise<BalanceObject> {
+export async function liveBalanceView(deps: AccountDeps, balance: Balance, tenant: Tenant): Promise<BalanceObject> {
   const reservedMicros = balance.reservedMicros + (await deps.billing.heldFor(tenant.id));
   return balanceView({ ...balance, reservedMicros, availableMicros: balance.balanceMicros - reservedMicros }, tenant);
 }
 
 /** The tenant a request may read: its own, or — for the operator only — the one it names. */
-async function tenantInScope(deps: GatewayDeps, principal: Principal, requested: string | undefined): Promise<Tenant> {
+async function tenantInScope(deps: AccountDeps, principal: Principal, requested: string | undefined): Promise<Tenant> {
   if (requested !== undefined && requested !== principal.tenantId && !principal.operator) {
     throw new SkylarkError('permission_denied', "Only the operator key may read another tenant's account.", { param: 'tenant_id' });
   }

@@ -1,13 +1,18 @@
+/**
+ * A request's money, start to end: the hold taken before the engine runs (the tenant's
+ * balance and the key's monthly budget, through Funds) and its exact settlement into the
+ * ledger through the UsageWriter once usage is known.
+ */
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
-import type { Funds, FundsAccount } from '../billing/funds.js';
-import { keySpendSince, utcMonth } from '../billing/key-spend.js';
-import type { Ledger } from '../billing/ledger.js';
-import type { PriceCatalog } from '../billing/price-catalog.js';
-import { costMicros, type Price } from '../billing/pricing.js';
-import type { UsageWriter } from '../billing/usage-writer.js';
-import type { Principal } from './access.js';
+import type { Funds, FundsAccount } from './funds.js';
+import { keySpendSince, utcMonth } from './key-spend.js';
+import type { Ledger } from './ledger.js';
+import type { PriceCatalog } from './price-catalog.js';
+import { costMicros, type Price } from './pricing.js';
+import type { UsageWriter } from './usage-writer.js';
+import type { Principal } from '../tenancy/access.js';
 
 export interface HoldRequest {
   principal: Principal;

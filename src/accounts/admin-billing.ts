@@ -18,14 +18,13 @@ import { listLedgerEntries } from '../billing/ledger-entries.js';
 import { defaultCachedInputMicros } from '../billing/pricing.js';
 import { createRedeemCodes as createCodes, listRedeemCodes as listCodes } from '../billing/redeem-codes.js';
 import { describeProblem } from '../billing/verify.js';
-import { amountMicros, futureMs, microsOf, pageLimit, requireTenant } from './accounts.js';
+import { amountMicros, futureMs, microsOf, pageLimit, requireTenant, type AccountDeps } from './accounts.js';
 import { createdRedeemCodeView, ledgerEntryView, priceView, redeemCodeView } from './account-views.js';
 import type { List } from './admin-tenancy.js';
-import type { GatewayDeps } from './request-context.js';
 import { liveBalanceView } from './usage.js';
 
 /** The price in effect now for every priced model, or every version of one. */
-export async function listPrices(deps: GatewayDeps, query: unknown): Promise<List<PriceObject>> {
+export async function listPrices(deps: AccountDeps, query: unknown): Promise<List<PriceObject>> {
   const request = parseRequest(listPricesQuery, query ?? {});
   const { prices } = deps.accounts;
   const found = request.model === undefined ? await prices.list() : await prices.versions(request.model);
@@ -33,7 +32,7 @@ export async function listPrices(deps: GatewayDeps, query: unknown): Promise<Lis
 }
 
 /** A new version; earlier ones stay, so usage already charged keeps pointing at its rates. */
-export async function setPrice(deps: GatewayDeps, body: unknown): Promise<PriceObject> {
+export async function setPrice(deps: AccountDeps, body: unknown): Promise<PriceObject> {
   const request = parseRequest(setPriceBody, body);
   const input = microsOf(request.input, 'input', { allowZero: true });
   const rate = (value: string | undefined, param: string, fallback: number) =>
@@ -69,7 +68,7 @@ export async function setPrice(deps: GatewayDeps, body: unknown): Promise<PriceO
   }
 }
 
-export async function topUp(deps: GatewayDeps, tenantId: string, body: unknown): Promise<TopUpObject> {
+export async function topUp(deps: AccountDeps, tenantId: string, body: unknown): Promise<TopUpObject> {
   const request = parseRequest(topUpBody, body);
   const micros = amountMicros(request);
   const tenant = await requireTenant(deps.accounts, tenantId);
@@ -86,7 +85,7 @@ export async function topUp(deps: GatewayDeps, tenantId: string, body: unknown):
   };
 }
 
-export async function listLedger(deps: GatewayDeps, tenantId: string, query: unknown): Promise<LedgerPage> {
+export async function listLedger(deps: AccountDeps, tenantId: string, query: unknown): Promise<LedgerPage> {
   const request = parseRequest(ledgerQuery, query ?? {});
   await requireTenant(deps.accounts, tenantId);
   const page = await listLedgerEntries(deps.accounts.ledger.db, tenantId, {
@@ -102,7 +101,7 @@ export async function listLedger(deps: GatewayDeps, tenantId: string, query: unk
 }
 
 /** A batch of codes of one value; the codes appear in this answer only. */
-export async function createRedeemCodes(deps: GatewayDeps, body: unknown): Promise<List<CreatedRedeemCodeObject>> {
+export async function createRedeemCodes(deps: AccountDeps, body: unknown): Promise<List<CreatedRedeemCodeObject>> {
   const request = parseRequest(createRedeemCodesBody, body);
   const micros = amountMicros(request);
   const currency = request.currency ?? 'CNY';
@@ -112,7 +111,7 @@ export async function createRedeemCodes(deps: GatewayDeps, body: unknown): Promi
   return { object: 'list', data: codes.map((code) => createdRedeemCodeView(code, micros, currency, expiresAt)) };
 }
 
-export async function listRedeemCodes(deps: GatewayDeps, query: unknown): Promise<List<RedeemCodeObject>> {
+export async function listRedeemCodes(deps: AccountDeps, query: unknown): Promise<List<RedeemCodeObject>> {
   const request = parseRequest(listRedeemCodesQuery, query ?? {});
   const codes = await listCodes(deps.accounts.ledger.db, pageLimit(request.limit));
   const now = deps.clock.wallNow().getTime();
@@ -120,7 +119,7 @@ export async function listRedeemCodes(deps: GatewayDeps, query: unknown): Promis
 }
 
 /** What `skylark ledger verify` checks; problems are answered, not raised: the request itself worked. */
-export async function verifyLedger(deps: GatewayDeps): Promise<VerificationObject> {
+export async function verifyLedger(deps: AccountDeps): Promise<VerificationObject> {
   const problems = await deps.accounts.ledger.verify();
   const tenants = await deps.accounts.tenants.list();
   return {

@@ -9,12 +9,12 @@ import type { Usage } from '../core/usage.js';
 import type { App } from '../apps/apps.js';
 import type { Conversation, Message } from '../apps/conversations.js';
 import type { EndUser } from '../apps/end-users.js';
-import { createChatCompletion } from './chat-completion.js';
-import { QueueNotice } from './queue-notice.js';
+import { createChatCompletion } from '../gateway/chat-completion.js';
+import { QueueNotice } from '../gateway/queue-notice.js';
 import type { ChatRun, RunEnd } from './chat-runs.js';
 import { webAppPrincipal, type ConsumerDeps } from './consumer-deps.js';
 import { toWireMessage } from './consumer-wire.js';
-import type { GatewayDeps, RequestContext } from './request-context.js';
+import type { GatewayDeps, RequestContext } from '../gateway/request-context.js';
 
 export interface ReplyPlan {
   user: EndUser;
