@@ -157,8 +157,13 @@ function openDispatch(engines: ReadonlyMap<string, Engine>, entries: readonly Mo
       ...(options.maxQueuedPerTenant ? { maxQueuedPerTenant: options.maxQueuedPerTenant } : {}),
     },
   });
-  return new Dispatch(scheduler, engines, systemClock);
+  const dispatch = new Dispatch(scheduler, engines, systemClock);
+  if ([...engines.values()].some((engine) => engine.capacity().reported !== undefined)) dispatch.watchExternalLoad(externalLoadPollMs);
+  return dispatch;
 }
+
+/** How often waiting requests look again at engines whose load is scraped from their metrics. */
+const externalLoadPollMs = 200;
 
 function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
   if (!(engine instanceof LlamaCppEngine)) return;

@@ -122,8 +122,25 @@ export interface EmbeddingResult {
 export interface EngineCapacity {
   /** Generations the engine can run at once. */
   slots: number;
-  /** Generations running now. */
+  /** Generations running now (or queued inside the engine), whoever sent them. */
   busy: number;
+  /** KV-cache budget in tokens and how much is in use, when the engine knows. */
+  kvTokens?: number;
+  kvUsed?: number;
+  /**
+   * The engine server's own report of its load (remote engines that expose metrics), with
+   * its age; `busy` above already counts the requests it runs that Skylark did not send.
+   */
+  reported?: {
+    source: string;
+    ageMs: number | null;
+    stale: boolean;
+    running: number | null;
+    waiting: number | null;
+    kvUsage: number | null;
+    prefixCacheHitRate: number | null;
+    lastError: string | null;
+  };
 }
 
 export type EngineHealth = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; reason: string };

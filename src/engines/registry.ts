@@ -32,6 +32,16 @@ const openAICompatibleOptions = z.strictObject({
   connectTimeoutMs: z.number().int().min(1).optional(),
   firstByteTimeoutMs: z.number().int().min(1).optional(),
   idleTimeoutMs: z.number().int().min(1).optional(),
+  /** Requests the server runs at once (vLLM's max_num_seqs); default maxConnections. */
+  slots: z.number().int().min(1).max(65_536).optional(),
+  /** Scrape vLLM/SGLang Prometheus metrics for the server's own load (docs/engines.md). */
+  loadMetrics: z
+    .union([
+      z.boolean(),
+      z.url({ protocol: /^https?$/ }),
+      z.strictObject({ url: z.url({ protocol: /^https?$/ }).optional(), intervalMs: z.number().int().min(100).max(60_000).optional() }),
+    ])
+    .optional(),
 });
 
 /** A simulated GPU for load tests (docs/engines.md): timings only, filler text. */

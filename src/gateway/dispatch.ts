@@ -14,15 +14,17 @@ export function engineReplica(engine: Engine, models: readonly string[]): Replic
     id: engine.id,
     models,
     load: () => {
-      const { slots, busy } = engine.capacity();
       // An engine still loading (or failed) can start nothing.
-      return engine.health().state === 'ready' ? { slots, busy } : { slots: 0, busy: 0 };
+      if (engine.health().state !== 'ready') return { slots: 0, busy: 0 };
+      const { slots, busy, kvTokens, kvUsed } = engine.capacity();
+      return kvTokens === undefined ? { slots, busy } : { slots, busy, kvTokens, kvUsed: kvUsed ?? 0 };
     },
   };
 }
 
 export class Dispatch {
   private timer: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly owners = new Map<string, string>();
   /** `tenant:x-client-request-id` → request id, so a client can ask before it has our id. */
@@ -87,9 +89,25 @@ export class Dispatch {
     return this.scheduler.snapshot();
   }
 
+  /**
+   * Engines whose load comes from their own metrics change outside submit and complete:
+   * look again every `everyMs`, so a replica freed by traffic Skylark did not send is used
+   * at once rather than at the next local event.
+   */
+  watchExternalLoad(everyMs: number): void {
+    if (this.poll) return;
+    this.poll = setInterval(() => {
+      this.scheduler.pump();
+      this.arm();
+    }, everyMs);
+    this.poll.unref();
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.poll) clearInterval(this.poll);
     this.timer = undefined;
+    this.poll = undefined;
   }
 
   private readonly forgetters = new Map<string, () => void>();

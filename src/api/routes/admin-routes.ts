@@ -14,15 +14,16 @@ export function registerAdminRoutes(app: FastifyInstance, deps: ServerDeps, inFl
   app.get('/admin/engines', async () => {
     const seen = new Set<string>();
     const engines = [];
-    for (const entry of deps.catalog.list()) {
-      if (seen.has(entry.engine.id)) continue;
-      seen.add(entry.engine.id);
+    // Every replica of every model, once (a model served by several lists each).
+    for (const engine of deps.catalog.list().flatMap((entry) => entry.replicas)) {
+      if (seen.has(engine.id)) continue;
+      seen.add(engine.id);
       engines.push({
-        id: entry.engine.id,
-        kind: entry.engine.kind,
-        models: deps.catalog.list().filter((m) => m.engine === entry.engine).map((m) => m.id),
-        health: entry.engine.health(),
-        capacity: entry.engine.capacity(),
+        id: engine.id,
+        kind: engine.kind,
+        models: deps.catalog.list().filter((m) => m.replicas.includes(engine)).map((m) => m.id),
+        health: engine.health(),
+        capacity: engine.capacity(),
       });
     }
     return { object: 'list', data: engines, in_flight_requests: inFlight.count };

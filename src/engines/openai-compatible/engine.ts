@@ -20,6 +20,7 @@ import { ChunkReader } from './body-reader.js';
 import { StreamState, type GenerationKind } from './chunk-parts.js';
 import { parseEmbeddings } from './embeddings.js';
 import { chatBody, chatPromptText, completionBody, completionPromptText, embeddingBody } from './request-body.js';
+import { LoadScraper } from './load-scraper.js';
 import { SseParser } from './sse-reader.js';
 import { badResponse, errorFromStatus, errorFromTransport, type TransportTimeouts } from './upstream-errors.js';
 
@@ -36,6 +37,23 @@ export interface OpenAICompatibleEngineOptions {
   firstByteTimeoutMs?: number;
   /** Longest allowed gap between body bytes. */
   idleTimeoutMs?: number;
+  /** Requests the server runs at once (vLLM's max_num_seqs); default maxConnections. */
+  slots?: number;
+  /**
+   * Scrape the server's Prometheus metrics (vLLM, SGLang) for its own load: true for
+   * `{origin}/metrics`, or a URL; every `intervalMs` (default 1000).
+   */
+  loadMetrics?: boolean | string | { url?: string; intervalMs?: number };
+}
+
+/** A server reporting this share of its KV cache in use starts nothing new without preempting. */
+const kvFullAt = 0.98;
+
+function loadScraperFor(option: OpenAICompatibleEngineOptions['loadMetrics'], origin: string, ownBusy: () => number): LoadScraper | undefined {
+  if (option === undefined || option === false) return undefined;
+  const settings = typeof option === 'object' ? option : {};
+  const url = typeof option === 'string' ? option : (settings.url ?? `${origin}/metrics`);
+  return new LoadScraper({ url, intervalMs: settings.intervalMs ?? 1000, ownBusy });
 }
 
 /** Error bodies are read only to find a message; a huge one is cut off. */
@@ -50,6 +68,8 @@ export class OpenAICompatibleEngine implements Engine {
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
   private readonly maxConnections: number;
+  private readonly slots: number;
+  private readonly scraper: LoadScraper | undefined;
   private readonly connectTimeoutMs: number;
   private readonly timeouts: TransportTimeouts;
   private pool: Pool | undefined;
@@ -68,6 +88,8 @@ export class OpenAICompatibleEngine implements Engine {
     if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
     this.headers = headers;
     this.maxConnections = options.maxConnections ?? 64;
+    this.slots = options.slots ?? this.maxConnections;
+    this.scraper = loadScraperFor(options.loadMetrics, this.origin, () => this.busy);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.timeouts = {
       firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000,
@@ -86,6 +108,7 @@ export class OpenAICompatibleEngine implements Engine {
       bodyTimeout: this.timeouts.idleTimeoutMs,
     });
     this.state = 'ready';
+    this.scraper?.start();
   }
 
   chat(request: ChatGeneration): AsyncIterable<GenerationPart> {
@@ -130,8 +153,37 @@ export class OpenAICompatibleEngine implements Engine {
     }
   }
 
+  /**
+   * Skylark's own in-flight count, plus — when the server's metrics are fresh — what it runs
+   * or queues that Skylark did not send (another gateway, a batch job, a direct client).
+   */
   capacity(): EngineCapacity {
-    return { slots: this.maxConnections, busy: this.busy };
+    const capacity: EngineCapacity = { slots: this.slots, busy: this.busy };
+    if (this.scraper === undefined) return capacity;
+    const status = this.scraper.status();
+    const reading = status.reading;
+    capacity.reported = {
+      source: status.url,
+      ageMs: status.ageMs,
+      stale: status.stale,
+      running: reading?.running ?? null,
+      waiting: reading?.waiting ?? null,
+      kvUsage: reading?.kvUsage ?? null,
+      prefixCacheHitRate: reading?.prefixCacheHitRate ?? null,
+      lastError: status.lastError,
+    };
+    const fresh = this.scraper.fresh();
+    if (fresh === undefined) return capacity;
+    const others = Math.max(0, fresh.load.running + fresh.load.waiting - fresh.ownBusyAtScrape);
+    capacity.busy = this.busy + others;
+    if (fresh.load.kvTokens !== undefined && fresh.load.kvUsage !== undefined) {
+      capacity.kvTokens = fresh.load.kvTokens;
+      capacity.kvUsed = Math.round(fresh.load.kvUsage * fresh.load.kvTokens);
+    } else if (fresh.load.kvUsage !== undefined && fresh.load.kvUsage >= kvFullAt) {
+      // No budget in tokens to plan with, but a full cache means a new request would wait.
+      capacity.busy = Math.max(capacity.busy, this.slots);
+    }
+    return capacity;
   }
 
   health(): EngineHealth {
@@ -143,6 +195,7 @@ export class OpenAICompatibleEngine implements Engine {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.scraper?.stop();
     for (const controller of this.inFlight) controller.abort();
     const pool = this.pool;
     this.pool = undefined;
