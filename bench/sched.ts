@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeMachine } from './lib/machine.js';
+import { calibrationTable } from './sched/calibration.js';
 import { goodputSvg, renderPng } from './sched/chart.js';
 import { runJobs } from './sched/pool.js';
 import { economics, economicsTable, fairnessTable, goodputTable, jsonRow, latencyTable, meanMetrics, type Row } from './sched/report.js';
@@ -124,6 +125,8 @@ for (const workload of settings.workloads) {
   say(fairnessTable(rows, workload));
   say(`\nEconomics (${economics.replicas} replicas at ¥${economics.replicaYuanPerHour}/h; price ¥${economics.inputYuanPerMillion} in / ¥${economics.outputYuanPerMillion} out per 1M tokens; tokens of finished requests)\n`);
   say(economicsTable(rows, workload));
+  say(`\nETA calibration (shown on arrival vs actual wait, waits ≥ 100 ms; before = the paced estimate alone, blend = with the delay history, as shown now)\n`);
+  say(calibrationTable(rows, workload));
 }
 const variants = settings.policies.filter((p) => p.startsWith('skylark'));
 const targets = Object.fromEntries(variants.map((variant) => [variant, evaluateTargets(rows, variant)]));

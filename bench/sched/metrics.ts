@@ -11,6 +11,7 @@
  */
 import type { SimReplica } from '../../src/engines/sim/index.js';
 import { tiers, type Tier } from '../../src/scheduler/types.js';
+import { calibrate, etaMinWaitMs, type EtaCalibration } from './calibration.js';
 import type { Job } from './simulation.js';
 import type { RequestSpec, Tenant } from './workload.js';
 
@@ -26,6 +27,12 @@ export interface RequestRecord {
   completionTokens: number;
   /** The scheduler's estimate at submit, for requests that had to wait. */
   etaMs: number;
+  /** Its place in line then (1-based; NaN when it did not wait). */
+  positionAtArrival: number;
+  /** The parts of etaMs (calibration.ts): the paced estimate alone, and the range shown (NaN: none). */
+  etaPacedMs: number;
+  etaLowMs: number;
+  etaHighMs: number;
   wastedTokens: number;
   measured: boolean;
 }
@@ -59,6 +66,7 @@ export interface RunMetrics {
   etaMedianError: number;
   etaP90Error: number;
   etaSamples: number;
+  etaCalibration: EtaCalibration;
   prioritySlo: number;
   inputTokensPerSecond: number;
   outputTokensPerSecond: number;
@@ -66,8 +74,7 @@ export interface RunMetrics {
 }
 
 export const slo = { ttftMs: 1000, tpotMs: 50 };
-/** Waits shorter than this are left out of the ETA error (a 5 ms wait makes any estimate "100 % off"). */
-const etaMinWaitMs = 100;
+/** Waits shorter than etaMinWaitMs are left out of the ETA error (a 5 ms wait makes any estimate "100 % off"). */
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -173,6 +180,7 @@ export function summarize(job: Job, tenants: Tenant[], all: RequestRecord[], sim
     etaMedianError: percentile(etaErrors, 50),
     etaP90Error: percentile(etaErrors, 90),
     etaSamples: etaErrors.length,
+    etaCalibration: calibrate(records),
     prioritySlo: priority.length === 0 ? Number.NaN : priority.filter(meetsSlo).length / priority.length,
     inputTokensPerSecond: sumTokens(done, (r) => r.spec.promptTokens) / windowSeconds,
     outputTokensPerSecond: sumTokens(done, (r) => r.completionTokens) / windowSeconds,

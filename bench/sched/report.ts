@@ -4,6 +4,7 @@
  */
 import { fixed, table } from '../lib/stats.js';
 import { tiers } from '../../src/scheduler/types.js';
+import { calibrationJson } from './calibration.js';
 import type { RunMetrics } from './metrics.js';
 import type { PolicyName } from './simulation.js';
 import type { WorkloadName } from './workload.js';
@@ -128,6 +129,7 @@ export function jsonRow({ workload, policy, load, nominalRps, m }: Row) {
     rejections: { early: finite(m.earlyRejected), late: finite(m.lateRejected) },
     wastedTokensPct: finite(m.wastedPct), preemptionsPer1k: finite(m.preemptionsPer1k),
     etaError: { median: finite(m.etaMedianError), p90: finite(m.etaP90Error), samples: finite(m.etaSamples) },
+    etaCalibration: calibrationJson(m.etaCalibration),
     prioritySloAttainment: finite(m.prioritySlo),
     economics: { costPerMillionInputYuan: finite(e.costPerMillionInput), costPerMillionOutputYuan: finite(e.costPerMillionOutput), revenuePerHourYuan: finite(e.revenuePerHour), costPerHourYuan: e.costPerHour, margin: finite(e.margin) },
   };

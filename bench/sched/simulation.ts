@@ -9,6 +9,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { isSkylarkError } from '../../src/core/errors.js';
 import { SimReplica, type SimEvent } from '../../src/engines/sim/index.js';
 import { createScheduler, type PolicyName as SchedulerPolicy, type SchedulerConfigOverrides } from '../../src/scheduler/index.js';
+import { SkylarkScheduler } from '../../src/scheduler/skylark-scheduler.js';
 import type { ReplicaHandle } from '../../src/scheduler/types.js';
 import { EventHeap } from './heap.js';
 import { summarize, type RequestRecord, type RunMetrics } from './metrics.js';
@@ -119,7 +120,7 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
   const arrive = (spec: RequestSpec): void => {
     const record: RequestRecord = {
       spec, state: 'waiting', replica: -1, grantAt: NaN, startedAt: NaN, firstTokenAt: NaN, finishedAt: NaN,
-      cachedTokens: 0, completionTokens: 0, etaMs: NaN, wastedTokens: 0,
+      cachedTokens: 0, completionTokens: 0, etaMs: NaN, positionAtArrival: NaN, etaPacedMs: NaN, etaLowMs: NaN, etaHighMs: NaN, wastedTokens: 0,
       measured: spec.arrival >= job.warmupMs,
     };
     records.set(spec.id, record);
@@ -138,7 +139,15 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
       records.delete(spec.id);
       return;
     }
-    if (record.state === 'waiting') record.etaMs = scheduler.position(spec.id)?.etaMs ?? NaN;
+    if (record.state === 'waiting') {
+      const told = scheduler.position(spec.id);
+      record.etaMs = told?.etaMs ?? NaN;
+      record.positionAtArrival = told?.position ?? NaN;
+      record.etaLowMs = told?.etaLowMs ?? NaN;
+      record.etaHighMs = told?.etaHighMs ?? NaN;
+      // The estimate before the delay history, from the same moment (Skylark alone queues).
+      record.etaPacedMs = scheduler instanceof SkylarkScheduler ? (scheduler.toldOnArrival(spec.id)?.pacedMs ?? NaN) : NaN;
+    }
     const patience = spec.tenant.tier === 'batch' ? batchTimeoutMs : job.clientTimeoutMs;
     if (Number.isFinite(patience)) heap.push(spec.arrival + patience, { kind: 'timeout', record });
   };

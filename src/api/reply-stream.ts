@@ -1,9 +1,10 @@
 /**
  * Server-Sent Events for a web app reply: one `data:` JSON event per ReplyEvent, waits for
- * compute as `: queue position=N eta_ms=M` comments (the form /v1 streams use), a
+ * compute as `: queue position=N eta_ms=M [eta_range_ms=L-H]` comments (the form /v1 streams use), a
  * `: ping` comment every 15 s so proxies keep an idle wait open, and `data: [DONE]`.
  */
 import type { FastifyReply } from 'fastify';
+import { queueComment } from '../gateway/queue-notice.js';
 import type { FeedItem } from '../consumer/reply-feed.js';
 
 const heartbeatMs = 15_000;
@@ -26,7 +27,7 @@ export async function sendReplyStream(reply: FastifyReply, feed: (signal: AbortS
   try {
     for await (const item of items) {
       if (raw.destroyed) break;
-      raw.write(item.kind === 'queue' ? `: queue position=${item.position} eta_ms=${item.etaMs}\n\n` : `data: ${JSON.stringify(item.event)}\n\n`);
+      raw.write(item.kind === 'queue' ? queueComment(item.position, item.etaMs, item.range) : `data: ${JSON.stringify(item.event)}\n\n`);
     }
     if (!raw.destroyed) raw.write('data: [DONE]\n\n');
   } finally {

@@ -66,7 +66,7 @@ async function generate(deps: ConsumerDeps, run: ChatRun, plan: ReplyPlan, histo
     for await (const chunk of result.chunks) {
       // A place in line while the request waits for a replica: the page shows it.
       if (chunk instanceof QueueNotice) {
-        run.reportQueue(chunk.position, chunk.etaMs);
+        run.reportQueue(chunk.position, chunk.etaMs, chunk.range);
         continue;
       }
       served = chunk.model; // the scheduler may have granted a fallback model

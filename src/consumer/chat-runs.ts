@@ -8,6 +8,7 @@
  * replica running its reply (sticky sessions), or it sees the stored message only.
  */
 import type { WireMessage } from '../contracts/apps-api.js';
+import type { EtaRange } from '../gateway/queue-notice.js';
 
 export interface RunEnd {
   /** The stored assistant message, as the API shows it. */
@@ -17,13 +18,13 @@ export interface RunEnd {
 
 export type RunEvent =
   | { type: 'delta'; text: string }
-  | { type: 'queue'; position: number; etaMs: number }
+  | { type: 'queue'; position: number; etaMs: number; range?: EtaRange }
   | { type: 'end'; end: RunEnd };
 
 export class ChatRun {
   readonly controller = new AbortController();
   text = '';
-  queue: { position: number; etaMs: number } | undefined;
+  queue: { position: number; etaMs: number; range?: EtaRange } | undefined;
   ended: RunEnd | undefined;
   stoppedByUser = false;
   private readonly followers = new Set<(event: RunEvent) => void>();
@@ -44,9 +45,9 @@ export class ChatRun {
   }
 
   /** Where the request waits for compute; for the scheduler to call while it queues. */
-  reportQueue(position: number, etaMs: number): void {
-    this.queue = { position, etaMs };
-    this.emit({ type: 'queue', position, etaMs });
+  reportQueue(position: number, etaMs: number, range?: EtaRange): void {
+    this.queue = range === undefined ? { position, etaMs } : { position, etaMs, range };
+    this.emit({ type: 'queue', ...this.queue });
   }
 
   end(end: RunEnd): void {

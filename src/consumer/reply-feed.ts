@@ -11,9 +11,10 @@ import type { ChatRun, RunEnd, RunEvent } from './chat-runs.js';
 import type { ConsumerDeps } from './consumer-deps.js';
 import { toWireMessage } from './consumer-wire.js';
 import { ownConversation } from './conversation-book.js';
+import type { EtaRange } from '../gateway/queue-notice.js';
 import { requireUser } from './end-user-auth.js';
 
-export type FeedItem = { kind: 'event'; event: ReplyEvent } | { kind: 'queue'; position: number; etaMs: number };
+export type FeedItem = { kind: 'event'; event: ReplyEvent } | { kind: 'queue'; position: number; etaMs: number; range?: EtaRange };
 
 /** `signal`: the follower left; the feed ends (the reply goes on). */
 export async function followReply(
@@ -54,7 +55,7 @@ async function* runFeed(run: ChatRun, signal: AbortSignal): AsyncGenerator<FeedI
     if (run.queue !== undefined) yield { kind: 'queue', ...run.queue };
     for await (const event of events) {
       if (event.type === 'delta') yield { kind: 'event', event: { type: 'delta', text: event.text } };
-      else if (event.type === 'queue') yield { kind: 'queue', position: event.position, etaMs: event.etaMs };
+      else if (event.type === 'queue') yield { kind: 'queue', position: event.position, etaMs: event.etaMs, ...(event.range && { range: event.range }) };
       else {
         yield endItem(event.end);
         return;

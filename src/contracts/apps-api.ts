@@ -173,7 +173,8 @@ export interface WireChatModel {
  * Events of GET /api/conversations/{id}/stream, one JSON object per `data:` line. A
  * `start` carries everything generated so far (so a reconnect loses nothing); `done` and
  * `error` carry the stored message. Waiting for compute arrives as SSE comments,
- * `: queue position=3 eta_ms=4200`, the same form /v1 streams use.
+ * `: queue position=3 eta_ms=4200` (plus `eta_range_ms=2500-9000` where the estimate is
+ * uncertain), the same form /v1 streams use.
  */
 export type ReplyEvent =
   | { type: 'start'; message_id: number; text: string }

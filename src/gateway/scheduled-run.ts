@@ -11,7 +11,7 @@ import { estimateTokens } from '../core/tokens.js';
 import type { Engine, GenerationPart } from '../engines/engine.js';
 import type { Grant, PrefixSegment, QueuePosition } from '../scheduler/types.js';
 import type { ModelEntry } from './model-catalog.js';
-import { QueueNotice, type StreamPart as ScheduledPart } from './queue-notice.js';
+import { etaRangeOf, QueueNotice, type StreamPart as ScheduledPart } from './queue-notice.js';
 import { startGeneration } from './generation.js';
 import { meteredParts } from './metering.js';
 import type { PaidHold } from './paid-request.js';
@@ -87,7 +87,7 @@ export async function* scheduledParts(deps: GatewayDeps, context: RequestContext
           break;
         }
         if (event.type === 'aborted') throw new SkylarkError('invalid_request', 'The client went away while waiting.');
-        yield new QueueNotice(event.position.position, event.position.etaMs);
+        yield new QueueNotice(event.position.position, event.position.etaMs, etaRangeOf(event.position));
       }
     } finally {
       context.signal.removeEventListener('abort', onAbort);

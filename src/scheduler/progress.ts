@@ -3,15 +3,20 @@
  * upstream). Every grant moves the rest of the line up by one, so each watcher hears of
  * every grant, unless it heard less than `progressMinIntervalMs` ago: with many watchers
  * and frequent grants the callbacks are the cost, since each place is an O(1) estimate
- * from its last exact computation (tiers.ts).
+ * from its last exact computation (tiers.ts). The ETA told is the paced estimate (eta.ts)
+ * blended with the model's delay history, as a range where it has proved uncertain
+ * (delay-history.ts); what a request was told on arrival is checked against its wait.
  */
 import type { SchedulerConfig } from './config.js';
+import { DelayHistory, type Told } from './delay-history.js';
 import type { Capacity, WaitEstimator } from './eta.js';
 import type { Ahead, ModelQueue } from './tiers.js';
 import type { QueuePosition } from './types.js';
 import type { Waiting } from './waiting.js';
 
 export class ProgressReporter {
+  private readonly histories = new Map<string, DelayHistory>();
+
   constructor(
     private readonly eta: WaitEstimator,
     private readonly config: SchedulerConfig,
@@ -44,6 +49,33 @@ export class ProgressReporter {
     w.reportedAt = now;
     // Least recently told first, so the scan above stops at the first one not yet due.
     if (this.config.progressMinIntervalMs > 0 && queue.watchers.delete(w)) queue.watchers.add(w);
-    return { position: position.ahead + 1, etaMs: Math.round(this.eta.forPosition(queue, w.item.tier, position, capacity, now)) };
+    const paced = this.eta.forPosition(queue, w.item.tier, position, capacity, now);
+    const told = this.history(w.model).tell(w.item.tier, position.ahead + 1, paced);
+    w.told ??= told;
+    const report: QueuePosition = { position: told.position, etaMs: Math.round(told.etaMs) };
+    if (told.lowMs !== undefined && told.highMs !== undefined) {
+      report.etaLowMs = told.lowMs;
+      report.etaHighMs = told.highMs;
+    }
+    return report;
+  }
+
+  /** `w` was granted: what it was told on arrival meets its actual wait. */
+  started(w: Waiting, now: number): void {
+    if (w.told !== undefined) this.history(w.model).learn(w.item.tier, w.told, now - w.enqueuedAt);
+  }
+
+  /** What `w` was told on arrival (the bench compares its parts with the wait). */
+  toldOnArrival(w: Waiting): Told | undefined {
+    return w.told;
+  }
+
+  private history(model: string): DelayHistory {
+    let history = this.histories.get(model);
+    if (history === undefined) {
+      history = new DelayHistory();
+      this.histories.set(model, history);
+    }
+    return history;
   }
 }

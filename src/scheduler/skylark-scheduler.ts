@@ -19,6 +19,7 @@ import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import { Admission } from './admission.js';
 import { Breaker } from './breaker.js';
+import type { Told } from './delay-history.js';
 import type { SchedulerConfig } from './config.js';
 import { ServiceEstimator } from './estimator.js';
 import { WaitEstimator } from './eta.js';
@@ -168,6 +169,15 @@ export class SkylarkScheduler implements ManagedScheduler {
     return this.progress.report(w, queue, queue.locate(w), this.eta.capacity(w.model, this.views(w.model, now), now), now);
   }
 
+  /**
+   * What a waiting request was told on arrival, with the estimates it was blended from
+   * (delay-history.ts): bench:sched calibrates both against the wait.
+   */
+  toldOnArrival(requestId: string): Told | undefined {
+    const w = this.waiting.get(requestId);
+    return w === undefined ? undefined : this.progress.toldOnArrival(w);
+  }
+
   pump(): void {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -260,6 +270,7 @@ export class SkylarkScheduler implements ManagedScheduler {
 
   private grant(queue: ModelQueue, w: Waiting, choice: RouteChoice, now: number): true {
     queue.take(w, now);
+    this.progress.started(w, now);
     this.forgetWaiting(w);
     const replica = choice.view.state;
     const replicaId = replica.handle.id;

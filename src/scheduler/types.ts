@@ -75,6 +75,12 @@ export interface QueuePosition {
   position: number;
   /** Estimated ms until a replica is granted. */
   etaMs: number;
+  /**
+   * Where the estimate has proved uncertain: the range the wait will likely fall in (about
+   * 8 in 10 of recent requests like it did), etaMs within it. Omitted when the point is precise.
+   */
+  etaLowMs?: number;
+  etaHighMs?: number;
 }
 
 /** Reported when a granted request ends; frees the replica slot and feeds the estimators. */

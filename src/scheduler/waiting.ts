@@ -1,3 +1,4 @@
+import type { Told } from './delay-history.js';
 import type { HeapMember } from './heap.js';
 import type { SubmitCallbacks, WorkItem } from './types.js';
 
@@ -31,4 +32,6 @@ export interface Waiting extends HeapMember {
   firstInLine: boolean;
   /** The longest wait admission accepted for it (its deadline less the headroom). */
   readonly admitLimit: number;
+  /** What it was first told (on arrival), to learn from when it is granted (delay-history.ts). */
+  told?: Told;
 }

@@ -50,7 +50,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
     const principal = principalOf(request);
     const position = deps.dispatch.position(requestId, principal.tenantId, principal.operator);
     if (!position) throw new SkylarkError('not_found', `No request '${requestId}' of yours is waiting.`, { param: 'request_id' });
-    return { object: 'queue.position', request_id: requestId, status: 'waiting', position: position.position, eta_ms: Math.round(position.etaMs) };
+    const range = position.etaLowMs === undefined || position.etaHighMs === undefined ? {} : { eta_low_ms: position.etaLowMs, eta_high_ms: position.etaHighMs };
+    return { object: 'queue.position', request_id: requestId, status: 'waiting', position: position.position, eta_ms: Math.round(position.etaMs), ...range };
   });
 
   /** Depth and wait per model and tier: what a client needs to decide whether to send now. */

@@ -4,14 +4,14 @@
  */
 import type { ReplyEvent, WireMessage } from '../../../src/contracts/apps-api.js';
 import { api, NetworkError } from './client.js';
-import { readSse } from './stream-reader.js';
+import { readSse, type QueueReport } from './stream-reader.js';
 
 export type ReplyEnd = Extract<ReplyEvent, { type: 'done' | 'error' }>;
 
 export interface ReplyHandlers {
   onStart(messageId: number, text: string): void;
   onDelta(text: string): void;
-  onQueue(position: number, etaMs: number): void;
+  onQueue(report: QueueReport): void;
   onEnd(end: ReplyEnd): void;
 }
 
@@ -26,7 +26,8 @@ export async function followReply(conversationId: string, handlers: ReplyHandler
     for await (const item of readSse(response.body!)) {
       if (item.type === 'done') return;
       if (item.type === 'queue') {
-        handlers.onQueue(item.position, item.etaMs);
+        const { type: _type, ...report } = item;
+        handlers.onQueue(report);
         continue;
       }
       const event = JSON.parse(item.data) as ReplyEvent;

@@ -35,6 +35,10 @@ describe('the SSE stream reader', () => {
   it('parses only well-formed queue reports', () => {
     expect(parseQueueComment(' queue position=0 eta_ms=0')).toEqual({ position: 0, etaMs: 0 });
     expect(parseQueueComment('queue position=2')).toEqual({ position: 2, etaMs: 0 });
+    expect(parseQueueComment('queue position=4 eta_ms=5000 eta_range_ms=3000-9000')).toEqual({ position: 4, etaMs: 5000, etaLowMs: 3000, etaHighMs: 9000 });
+    // A malformed range drops the range, not the report.
+    expect(parseQueueComment('queue position=4 eta_ms=5000 eta_range_ms=9000-3000')).toEqual({ position: 4, etaMs: 5000 });
+    expect(parseQueueComment('queue position=4 eta_ms=5000 eta_range_ms=soon')).toEqual({ position: 4, etaMs: 5000 });
     expect(parseQueueComment('queue position=-1 eta_ms=5')).toBeUndefined();
     expect(parseQueueComment('queue position=abc eta_ms=5')).toBeUndefined();
     expect(parseQueueComment('queued position=2')).toBeUndefined();

@@ -1,25 +1,39 @@
 /**
  * Server-Sent Events as both Skylark streams send them: `data:` lines (JSON, or [DONE])
- * and comment lines. One comment carries meaning: `: queue position=3 eta_ms=4200`, the
+ * and comment lines. One comment carries meaning: `: queue position=3 eta_ms=4200` (plus
+ * `eta_range_ms=2500-9000` where the estimate is uncertain), the
  * scheduler's report of where a request waits for compute; the rest (`: ping`) keep the
  * connection open. Works for /v1 streams and the web app's reply streams alike.
  */
 export type StreamItem =
   | { type: 'data'; data: string }
-  | { type: 'queue'; position: number; etaMs: number }
+  | ({ type: 'queue' } & QueueReport)
   | { type: 'done' };
+
+/** A place in line and its wait; `etaLowMs`/`etaHighMs` where the scheduler gave a range. */
+export interface QueueReport {
+  position: number;
+  etaMs: number;
+  etaLowMs?: number;
+  etaHighMs?: number;
+}
+
+const rangePattern = /^(\d+)-(\d+)$/;
 
 const queuePattern = /^queue\s+(.*)$/;
 
 /** `queue position=3 eta_ms=4200` (order and extra fields free) → the wait; else undefined. */
-export function parseQueueComment(comment: string): { position: number; etaMs: number } | undefined {
+export function parseQueueComment(comment: string): QueueReport | undefined {
   const match = queuePattern.exec(comment.trim());
   if (!match) return undefined;
   const fields = new Map(match[1]!.split(/\s+/).map((pair) => pair.split('=', 2) as [string, string]));
   const position = Number(fields.get('position'));
   const etaMs = Number(fields.get('eta_ms') ?? 0);
   if (!Number.isInteger(position) || position < 0 || !Number.isFinite(etaMs) || etaMs < 0) return undefined;
-  return { position, etaMs };
+  // A malformed range is left out, not the report: the point still holds.
+  const range = rangePattern.exec(fields.get('eta_range_ms') ?? '');
+  if (range === null || Number(range[1]) > Number(range[2])) return { position, etaMs };
+  return { position, etaMs, etaLowMs: Number(range[1]), etaHighMs: Number(range[2]) };
 }
 
 /** Incremental: feed it text as it arrives, in pieces split anywhere. */

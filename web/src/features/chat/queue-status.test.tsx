@@ -32,6 +32,18 @@ describe('the queue display', () => {
     expect(status.textContent).toBe('Place in line: 3 · starting soon');
   });
 
+  it('shows a range where the scheduler gave one, counting both ends down', () => {
+    const [item] = new SseParser().push(': queue position=5 eta_ms=5200 eta_range_ms=3100-9000\n\n');
+    const { type: _type, ...report } = item as { type: 'queue'; position: number; etaMs: number; etaLowMs: number; etaHighMs: number };
+    const view = show({ ...report, at: Date.now() });
+    const status = view.getByRole('status');
+    expect(status.textContent).toBe('Place in line: 5 · estimated wait about 4–9 s');
+    act(() => vi.advanceTimersByTime(5000));
+    expect(status.textContent).toBe('Place in line: 5 · estimated wait 4 s');
+    act(() => vi.advanceTimersByTime(5000));
+    expect(status.textContent).toBe('Place in line: 5 · starting soon');
+  });
+
   it('speaks Chinese too', () => {
     const view = show({ position: 1, etaMs: 900, at: Date.now() }, 'zh-CN');
     expect(view.getByRole('status').textContent).toBe('排队位置：第 1 位 · 预计等待 1 秒');

@@ -55,7 +55,7 @@ export function useChat(target: ChatTarget) {
               pending.current += text;
               frame.current ??= requestAnimationFrame(flush);
             },
-            onQueue: (position, etaMs) => dispatch({ type: 'queue', wait: { position, etaMs, at: Date.now() } }),
+            onQueue: (report) => dispatch({ type: 'queue', wait: { ...report, at: Date.now() } }),
             onEnd: (end: ReplyEnd) => {
               flush();
               dispatch({ type: 'end', message: end.message });
