@@ -6,12 +6,12 @@
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { Usage } from '../core/usage.js';
-import type { Funds, FundsAccount } from '../gateway/funds.js';
-import { keySpendSince, utcMonth } from '../gateway/key-spend.js';
-import type { Ledger } from '../gateway/ledger.js';
-import type { PriceCatalog } from '../gateway/price-catalog.js';
-import { costMicros, type Price } from '../gateway/pricing.js';
-import type { UsageWriter } from '../gateway/usage-writer.js';
+import type { Funds, FundsAccount } from './funds.js';
+import { keySpendSince, utcMonth } from './key-spend.js';
+import type { Ledger } from './ledger.js';
+import type { PriceCatalog } from './price-catalog.js';
+import { costMicros, type Price } from './pricing.js';
+import type { UsageWriter } from './usage-writer.js';
 import type { Principal } from '../tenancy/access.js';
 
 export interface HoldRequest {

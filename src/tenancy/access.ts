@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
-import type { ApiKeys } from '../gateway/api-keys.js';
+import type { ApiKeys } from './api-keys.js';
 import type { TenantTier } from '../store/schema.js';
 
 /** Who is asking: the tenant that pays, through which key. */
