@@ -3,7 +3,7 @@
  * It cruises the compiled JavaScript in dist/ (TypeScript 7's compiler has no JS API for
  * dependency-cruiser to parse .ts with), so type-only imports are not checked.
  */
-const concreteEngines = '^dist/src/engines/(llama-cpp|openai-compatible|gguf|sim)/';
+const concreteEngines = '^dist/src/engines/(llama-cpp|openai-compatible|anthropic|gguf|sim)/';
 
 module.exports = {
   forbidden: [
@@ -114,7 +114,7 @@ module.exports = {
     {
       name: 'undici-only-in-the-remote-engine',
       severity: 'error',
-      from: { path: '^dist/src/', pathNot: '^dist/src/engines/openai-compatible/' },
+      from: { path: '^dist/src/', pathNot: '^dist/src/engines/(openai-compatible|anthropic)/' },
       to: { path: 'node_modules/undici/' },
     },
   ],
