@@ -21,7 +21,7 @@ const heartbeatMs = 10_000;
 
 const ping = 'event: ping\ndata: {"type":"ping"}\n\n';
 
-function anthropicFormat(requestId: string): EventFormat {
+export function anthropicFormat(requestId: string): EventFormat {
   return {
     event: (event) => `event: ${(event as AnthropicStreamEvent).type}\ndata: ${JSON.stringify(event)}\n\n`,
     // Anthropic's clients skip `ping` events (and SSE comments); the comment keeps Skylark's place-in-line form.
