@@ -134,7 +134,7 @@ module.exports = {
     {
       name: 'undici-only-in-the-remote-engine',
       severity: 'error',
-      from: { path: '^dist/src/', pathNot: '^dist/src/engines/openai-compatible/' },
+      from: { path: '^dist/src/', pathNot: '^dist/src/engines/(openai-compatible|anthropic)/' },
       to: { path: 'node_modules/undici/' },
     },
   ],

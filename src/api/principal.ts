@@ -16,7 +16,10 @@ export function attachPrincipal(app: FastifyInstance, deps: GatewayDeps): void {
     const path = request.routeOptions.url ?? request.url;
     const admin = path.startsWith('/admin/');
     if (!admin && !path.startsWith('/v1/')) return;
-    const principal = await deps.access.authenticate(request.headers.authorization);
+    // Anthropic's clients send the key as x-api-key; Authorization wins when both are present.
+    const apiKey = request.headers['x-api-key'];
+    const authorization = request.headers.authorization ?? (typeof apiKey === 'string' && apiKey !== '' ? `Bearer ${apiKey}` : undefined);
+    const principal = await deps.access.authenticate(authorization);
     if (admin && !principal.operator) {
       throw new SkylarkError('permission_denied', 'The admin API needs the operator key.');
     }

@@ -1,8 +1,24 @@
 import { once } from 'node:events';
 import type { FastifyReply } from 'fastify';
 import { errorBody } from './error-reply.js';
-import { toSkylarkError } from '../core/errors.js';
+import { toSkylarkError, type SkylarkError } from '../core/errors.js';
 import { QueueNotice } from '../gateway/queue-notice.js';
+
+/** How one protocol's events are written: OpenAI's `data:` lines, or Anthropic's named events. */
+export interface EventFormat {
+  event(event: unknown): string;
+  queue(notice: QueueNotice): string;
+  /** Written after the last event, when the stream ended well. */
+  done: string;
+  error(error: SkylarkError): string;
+}
+
+const openAIFormat: EventFormat = {
+  event: (event) => `data: ${JSON.stringify(event)}\n\n`,
+  queue: (notice) => notice.toComment(),
+  done: 'data: [DONE]\n\n',
+  error: (error) => `data: ${JSON.stringify(errorBody(error))}\n\n`,
+};
 
 /**
  * Writes an async iterable of JSON events as Server-Sent Events, one `data:` line per
@@ -13,6 +29,7 @@ export async function sendEventStream(
   reply: FastifyReply,
   events: AsyncIterable<unknown>,
   headers: Record<string, string>,
+  format: EventFormat = openAIFormat,
 ): Promise<void> {
   const raw = reply.raw;
   reply.hijack();
@@ -46,12 +63,12 @@ export async function sendEventStream(
         if (!raw.closed) await once(raw, 'close');
         break;
       }
-      const text = event instanceof QueueNotice ? event.toComment() : `data: ${JSON.stringify(event)}\n\n`;
+      const text = event instanceof QueueNotice ? format.queue(event) : format.event(event);
       if (!write(text)) await drained(raw);
     }
-    if (!raw.destroyed) write('data: [DONE]\n\n');
+    if (!raw.destroyed && format.done !== '') write(format.done);
   } catch (error) {
-    if (!raw.destroyed) write(`data: ${JSON.stringify(errorBody(toSkylarkError(error)))}\n\n`);
+    if (!raw.destroyed) write(format.error(toSkylarkError(error)));
   } finally {
     raw.end();
   }

@@ -56,6 +56,8 @@ export interface SamplingOptions {
   maxTokens?: number;
   temperature?: number;
   topP?: number;
+  /** Sample among the k likeliest tokens only; engines that cannot (OpenAI's API) ignore it. */
+  topK?: number;
   stop?: string[];
   seed?: number;
   presencePenalty?: number;
@@ -76,6 +78,11 @@ interface GenerationBase extends SamplingOptions {
    * upstream's streaming or JSON mode; the parts yielded have the same meaning either way.
    */
   stream: boolean;
+  /**
+   * Headers of the client's request that an upstream speaking the same protocol should see
+   * (lower-case names: `anthropic-version`, `anthropic-beta`); other engines ignore them.
+   */
+  clientHeaders?: Record<string, string>;
 }
 
 export interface ChatGeneration extends GenerationBase {
@@ -103,7 +110,8 @@ export type GenerationPart =
    * append to its arguments. `index` is the call's position in the message.
    */
   | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
-  | { type: 'finish'; finishReason: FinishReason; usage: Usage }
+  /** `stopSequence`: which of the request's stop sequences ended it, where the engine knows. */
+  | { type: 'finish'; finishReason: FinishReason; usage: Usage; stopSequence?: string }
   | { type: 'error'; error: SkylarkError; usage: Usage };
 
 export interface EmbeddingRequest {
@@ -153,6 +161,11 @@ export interface Engine {
   chat(request: ChatGeneration): AsyncIterable<GenerationPart>;
   complete(request: CompletionGeneration): AsyncIterable<GenerationPart>;
   embed(request: EmbeddingRequest): Promise<EmbeddingResult>;
+  /**
+   * The prompt tokens this chat request would have, counted with the model's own tokenizer
+   * and template (or the upstream's count). Absent where the engine cannot count exactly.
+   */
+  countChatTokens?(request: ChatGeneration): Promise<number>;
   capacity(): EngineCapacity;
   health(): EngineHealth;
   /** Abort running generations and free resources. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Engine } from './engine.js';
+import { AnthropicEngine } from './anthropic/engine.js';
 import { LlamaCppEngine } from './llama-cpp/engine.js';
 import { OpenAICompatibleEngine } from './openai-compatible/engine.js';
 import { gpuPresetNames } from './sim/hardware.js';
@@ -44,6 +45,21 @@ const openAICompatibleOptions = z.strictObject({
     .optional(),
 });
 
+/** An upstream speaking Anthropic's Messages API (Anthropic, Ark's and others' Anthropic-compatible endpoints). */
+const anthropicOptions = z.strictObject({
+  kind: z.literal('anthropic'),
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  apiKey: z.string().optional(),
+  apiKeyEnv: z.string().optional(),
+  /** anthropic-version sent when the client sent none (default 2023-06-01). */
+  anthropicVersion: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  maxConnections: z.number().int().min(1).optional(),
+  connectTimeoutMs: z.number().int().min(1).optional(),
+  firstByteTimeoutMs: z.number().int().min(1).optional(),
+  idleTimeoutMs: z.number().int().min(1).optional(),
+});
+
 /** A simulated GPU for load tests (docs/engines.md): timings only, filler text. */
 const simOptions = z.strictObject({
   kind: z.literal('sim'),
@@ -56,7 +72,7 @@ const simOptions = z.strictObject({
   answerTokens: z.number().int().min(1).max(32_768).optional(),
 });
 
-export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions, simOptions]);
+export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions, simOptions, anthropicOptions]);
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 
 export interface EngineFactoryContext {
@@ -78,6 +94,14 @@ export function createEngine(id: string, config: EngineConfig, context: EngineFa
         throw new Error(`engines.${id}.apiKeyEnv names ${apiKeyEnv}, which is not set in the environment.`);
       }
       return new OpenAICompatibleEngine({ id, ...rest, ...(key === undefined ? {} : { apiKey: key }) });
+    }
+    case 'anthropic': {
+      const { kind: _kind, apiKeyEnv, apiKey, ...rest } = config;
+      const key = apiKey ?? (apiKeyEnv ? context.env[apiKeyEnv] : undefined);
+      if (apiKeyEnv && key === undefined) {
+        throw new Error(`engines.${id}.apiKeyEnv names ${apiKeyEnv}, which is not set in the environment.`);
+      }
+      return new AnthropicEngine({ id, ...rest, ...(key === undefined ? {} : { apiKey: key }) });
     }
     case 'sim': {
       const { kind: _kind, ...rest } = config;

@@ -43,7 +43,7 @@ export interface UsageSink {
 export interface UsageEntry {
   requestId: string;
   model: string;
-  endpoint: 'chat.completions' | 'completions' | 'embeddings';
+  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages';
   usage: Usage;
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;

@@ -67,7 +67,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
 }
 
 /** `x-skylark-max-wait-ms`: the longest this client will wait for a replica before its first token. */
-function maxWaitOf(request: FastifyRequest): number | undefined {
+export function maxWaitOf(request: FastifyRequest): number | undefined {
   const header = request.headers['x-skylark-max-wait-ms'];
   if (header === undefined) return undefined;
   const value = Number(header);

@@ -22,7 +22,7 @@ import type {
   GenerationPart,
 } from '../engine.js';
 import { validateLlamaLoadable } from '../gguf/inspect.js';
-import { generateChat } from './generate-chat.js';
+import { countChatPromptTokens, generateChat } from './generate-chat.js';
 import { generateCompletion } from './generate-completion.js';
 import { llamaRuntime, type GpuSetting } from './llama-runtime.js';
 import { SequencePool } from './sequence-pool.js';
@@ -103,6 +103,10 @@ export class LlamaCppEngine implements Engine {
 
   chat(request: ChatGeneration): AsyncIterable<GenerationPart> {
     return this.tracked(request.signal, (signal) => generateChat(this.ready(), { ...request, signal }));
+  }
+
+  async countChatTokens(request: ChatGeneration): Promise<number> {
+    return countChatPromptTokens(this.ready(), request);
   }
 
   complete(request: CompletionGeneration): AsyncIterable<GenerationPart> {

@@ -13,6 +13,14 @@ import { responseFormatGrammar } from './response-format.js';
 
 type ToolMode = { kind: 'none' } | { kind: 'auto'; functions: ChatModelFunctions } | { kind: 'forced'; tools: ToolDefinition[] };
 
+/** The prompt tokens a chat request renders to: what generateChat evaluates, counted without generating. */
+export function countChatPromptTokens(loaded: LoadedLlama, request: ChatGeneration): number {
+  const toolMode = resolveToolMode(request);
+  let history = toChatHistory(request.messages);
+  if (toolMode.kind === 'forced') history = withToolInstructions(history, toolMode.tools);
+  return renderPrompt(loaded, history, toolMode.kind === 'auto' ? toolMode.functions : undefined).length;
+}
+
 /** One chat completion on the in-process model, as a stream of parts. */
 export async function* generateChat(loaded: LoadedLlama, request: ChatGeneration): AsyncGenerator<GenerationPart> {
   const { model, chatWrapper, pool } = loaded;
@@ -83,7 +91,13 @@ export async function* generateChat(loaded: LoadedLlama, request: ChatGeneration
       }
       if (result.metadata.stopReason === 'eogToken') run.countTokens(1);
       if (toolMode.kind === 'forced') return finishForcedCall(run.emit, forcedText, result.metadata.stopReason);
-      return { stopReason: result.metadata.stopReason };
+      const { metadata } = result;
+      if (metadata.stopReason === 'customStopTrigger') {
+        // The trigger as the client sent it (it is one of request.stop, as text).
+        const stopSequence = metadata.customStopTrigger.filter((piece): piece is string => typeof piece === 'string').join('');
+        return { stopReason: metadata.stopReason, stopSequence };
+      }
+      return { stopReason: metadata.stopReason };
     } finally {
       chat.dispose({ disposeSequence: false });
     }

@@ -5,6 +5,7 @@ import type { SamplingOptions } from '../engine.js';
 export interface LlamaSampling {
   temperature: number;
   topP?: number;
+  topK?: number;
   seed?: number;
   repeatPenalty?: LLamaContextualRepeatPenalty;
   tokenBias?: TokenBias;
@@ -17,6 +18,7 @@ const defaultTemperature = 1;
 export function toLlamaSampling(options: SamplingOptions, model: LlamaModel, vocabularySize: number): LlamaSampling {
   const sampling: LlamaSampling = { temperature: options.temperature ?? defaultTemperature };
   if (options.topP !== undefined) sampling.topP = options.topP;
+  if (options.topK !== undefined) sampling.topK = options.topK;
   if (options.seed !== undefined) sampling.seed = options.seed;
   if (options.stop && options.stop.length > 0) sampling.customStopTriggers = options.stop;
   if (options.presencePenalty || options.frequencyPenalty) {

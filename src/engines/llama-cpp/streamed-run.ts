@@ -43,7 +43,7 @@ export async function* streamedRun(
   lease: SequenceLease,
   usage: Usage,
   outerSignal: AbortSignal,
-  generate: (run: RunContext) => Promise<{ stopReason: StopReason; finishReason?: FinishReason }>,
+  generate: (run: RunContext) => Promise<{ stopReason: StopReason; finishReason?: FinishReason; stopSequence?: string }>,
 ): AsyncGenerator<GenerationPart> {
   const queue = new AsyncQueue<GenerationPart>();
   const controller = new AbortController();
@@ -61,9 +61,9 @@ export async function* streamedRun(
 
   let settled = false;
   const finished = generate(run)
-    .then(({ stopReason, finishReason }) => {
+    .then(({ stopReason, finishReason, stopSequence }) => {
       const reason = controller.signal.aborted ? 'abort' : (finishReason ?? toFinishReason(stopReason));
-      queue.push({ type: 'finish', finishReason: reason, usage: { ...usage } });
+      queue.push({ type: 'finish', finishReason: reason, usage: { ...usage }, ...(reason === 'stop' && stopSequence !== undefined ? { stopSequence } : {}) });
     })
     .catch((error: unknown) => {
       if (controller.signal.aborted) queue.push({ type: 'finish', finishReason: 'abort', usage: { ...usage } });

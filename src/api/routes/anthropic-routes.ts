@@ -1,0 +1,111 @@
+/**
+ * Anthropic's Messages API: `POST /v1/messages` (JSON or named SSE events) and
+ * `POST /v1/messages/count_tokens`. Registered in a scope of their own so that every error
+ * on them — authentication, a bad body, a refusal — has Anthropic's shape; the OpenAI
+ * routes keep OpenAI's. `?beta=true` (what the SDK's beta client adds) is accepted and ignored.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AnthropicStreamEvent } from '../../contracts/anthropic-messages.js';
+import { countAnthropicTokens, createAnthropicMessage } from '../../gateway/anthropic-messages.js';
+import type { QueueNotice } from '../../gateway/queue-notice.js';
+import type { GatewayDeps } from '../../gateway/request-context.js';
+import { anthropicErrorBody, sendAnthropicError } from '../anthropic-error-reply.js';
+import { logIfInternal, toApiError } from '../error-reply.js';
+import type { InFlightRequests } from '../in-flight.js';
+import { principalOf } from '../principal.js';
+import { sendEventStream, type EventFormat } from '../sse.js';
+import { maxWaitOf } from './openai-routes.js';
+
+/** A stream that waits this long with nothing to say sends a ping, so proxies and clients keep it open. */
+const heartbeatMs = 10_000;
+
+const ping = 'event: ping\ndata: {"type":"ping"}\n\n';
+
+export function anthropicFormat(requestId: string): EventFormat {
+  return {
+    event: (event) => `event: ${(event as AnthropicStreamEvent).type}\ndata: ${JSON.stringify(event)}\n\n`,
+    // Anthropic's clients skip `ping` events (and SSE comments); the comment keeps Skylark's place-in-line form.
+    queue: (notice) => `${notice.toComment()}${ping}`,
+    done: '',
+    error: (error) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(error, requestId))}\n\n`,
+  };
+}
+
+export function registerAnthropicRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
+  app.register(async (scope) => {
+    scope.setErrorHandler((error, request, reply) => {
+      const apiError = toApiError(error);
+      logIfInternal(request, apiError, error);
+      return sendAnthropicError(reply, apiError, reply.getHeader('x-request-id') as string | undefined);
+    });
+
+    scope.post('/v1/messages', async (request, reply) => {
+      const context = inFlight.begin(reply, principalOf(request));
+      try {
+        context.maxWaitMs = maxWaitOf(request);
+        const clientRequestId = request.headers['x-client-request-id'];
+        if (typeof clientRequestId === 'string' && /^[\w.:-]{1,128}$/.test(clientRequestId)) context.clientRequestId = clientRequestId;
+        const result = await createAnthropicMessage(deps, request.body, context, clientHeadersOf(request));
+        const headers = { ...context.responseHeaders, 'x-request-id': context.requestId, 'request-id': context.requestId };
+        if (result.stream) {
+          await sendEventStream(reply, withHeartbeat(result.chunks), headers, anthropicFormat(context.requestId));
+          return reply;
+        }
+        return reply.headers(headers).send(result.body);
+      } catch (error) {
+        reply.headers({ ...context.responseHeaders, 'x-request-id': context.requestId, 'request-id': context.requestId });
+        throw error;
+      } finally {
+        context.end();
+      }
+    });
+
+    scope.post('/v1/messages/count_tokens', async (request: FastifyRequest, reply: FastifyReply) => {
+      const context = inFlight.begin(reply, principalOf(request));
+      try {
+        return await countAnthropicTokens(deps, request.body, context, clientHeadersOf(request));
+      } finally {
+        context.end();
+      }
+    });
+  });
+}
+
+/** `anthropic-version` / `anthropic-beta` as the client sent them, for Anthropic-speaking upstreams. */
+function clientHeadersOf(request: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['anthropic-version', 'anthropic-beta']) {
+    const value = request.headers[name];
+    const text = Array.isArray(value) ? value.join(',') : value;
+    if (text !== undefined && text !== '') out[name] = text;
+  }
+  return out;
+}
+
+/**
+ * Passes events through, adding a ping whenever nothing has come for heartbeatMs (a wait
+ * whose place in line does not change, a model thinking silently, sends nothing otherwise).
+ */
+async function* withHeartbeat(
+  events: AsyncIterable<AnthropicStreamEvent | QueueNotice>,
+): AsyncGenerator<AnthropicStreamEvent | QueueNotice> {
+  const iterator = events[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<AnthropicStreamEvent | QueueNotice>> | undefined;
+  try {
+    for (;;) {
+      pending ??= iterator.next();
+      let timer: NodeJS.Timeout | undefined;
+      const beat = new Promise<'beat'>((resolve) => (timer = setTimeout(resolve, heartbeatMs, 'beat')));
+      const next = await Promise.race([pending, beat]).finally(() => clearTimeout(timer));
+      if (next === 'beat') {
+        yield { type: 'ping' };
+        continue;
+      }
+      pending = undefined;
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
