@@ -92,7 +92,9 @@ describe('baseline policies', () => {
 });
 
 describe('scale', () => {
-  it('runs 30,000 requests (60,000 events) through Skylark in seconds of wall time', () => {
+  // How fast it runs is for bench:sched to measure; a test only checks that a long
+  // overloaded run drains completely.
+  it('runs 30,000 requests (60,000 events) through Skylark and drains the queue', () => {
     const random = seeded(5);
     const exponential = (mean: number) => -Math.log(1 - random()) * mean;
     const replicas = Array.from({ length: 4 }, (_, i) => new FakeReplica(`r${i}`, 64));
@@ -106,10 +108,7 @@ describe('scale', () => {
       const prefix = [{ hash: `app${Math.floor(random() * 20)}`, tokens: 500 }, { hash: `u${i}`, tokens: 100 }];
       cluster.at(t, () => cluster.submit(work({ tenantId: tenant, tier, prefix, promptTokens: 600 })));
     }
-    const started = performance.now();
     cluster.run();
-    const elapsed = performance.now() - started;
     expect(cluster.waiting()).toHaveLength(0);
-    expect(elapsed).toBeLessThan(6000);
   });
 });
