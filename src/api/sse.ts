@@ -9,10 +9,18 @@ import { QueueNotice } from '../gateway/queue-notice.js';
  * event as it comes (no buffering, Nagle off), then `data: [DONE]`. Honours backpressure.
  * An error mid-stream becomes a final `data: {"error": …}` event, as OpenAI does.
  */
+export interface EventStreamOptions {
+  /** Names each event with an `event:` line (the Responses API names events by their `type`). */
+  eventName?: (event: unknown) => string | undefined;
+  /** Whether `data: [DONE]` ends the stream (chat and completions; default true). */
+  done?: boolean;
+}
+
 export async function sendEventStream(
   reply: FastifyReply,
   events: AsyncIterable<unknown>,
   headers: Record<string, string>,
+  options: EventStreamOptions = {},
 ): Promise<void> {
   const raw = reply.raw;
   reply.hijack();
@@ -46,10 +54,11 @@ export async function sendEventStream(
         if (!raw.closed) await once(raw, 'close');
         break;
       }
-      const text = event instanceof QueueNotice ? event.toComment() : `data: ${JSON.stringify(event)}\n\n`;
+      const name = options.eventName?.(event);
+      const text = event instanceof QueueNotice ? event.toComment() : `${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(event)}\n\n`;
       if (!write(text)) await drained(raw);
     }
-    if (!raw.destroyed) write('data: [DONE]\n\n');
+    if (!raw.destroyed && options.done !== false) write('data: [DONE]\n\n');
   } catch (error) {
     if (!raw.destroyed) write(`data: ${JSON.stringify(errorBody(toSkylarkError(error)))}\n\n`);
   } finally {

@@ -9,6 +9,7 @@ import type { Hold, HoldRequest } from './billing.js';
 import type { Dispatch } from './dispatch.js';
 import type { ReplicaCosts } from './economics.js';
 import type { ModelCatalog } from './model-catalog.js';
+import type { StoredResponses } from '../responses/stored-responses.js';
 
 /** What a use case knows about the request it serves, free of HTTP. */
 export interface RequestContext {
@@ -36,7 +37,7 @@ export interface UsageSink {
 export interface UsageEntry {
   requestId: string;
   model: string;
-  endpoint: 'chat.completions' | 'completions' | 'embeddings';
+  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'responses';
   usage: Usage;
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;
@@ -58,6 +59,8 @@ export interface GatewayDeps {
   endpoints: { get(id: string): Promise<Endpoint | undefined> };
   /** Tenants, keys, endpoints, prices, ledger and usage reports: the account APIs. */
   accounts: AccountServices;
+  /** Responses API objects kept for previous_response_id and GET /v1/responses/{id}. */
+  responses: StoredResponses;
   /** `app:{slug}` as `model` (see app-model.ts); without it such models are not found. */
   apps?: AppSource;
 }

@@ -1,0 +1,37 @@
+/**
+ * OpenAI's Responses API: create (JSON or a stream of named events, no `[DONE]`, as
+ * OpenAI sends it), retrieve, delete and list input items of a tenant's stored responses.
+ */
+import type { FastifyInstance } from 'fastify';
+import { parseRequest } from '../../contracts/parse.js';
+import { inputItemsQuerySchema } from '../../contracts/response-request.js';
+import { createResponse } from '../../gateway/responses.js';
+import { deleteResponse, listInputItems, retrieveResponse } from '../../gateway/response-store.js';
+import type { GatewayDeps } from '../../gateway/request-context.js';
+import { SkylarkError } from '../../core/errors.js';
+import type { InFlightRequests } from '../in-flight.js';
+import { principalOf } from '../principal.js';
+import { generationHandler } from './openai-routes.js';
+
+const eventType = (event: unknown): string | undefined =>
+  event !== null && typeof event === 'object' && 'type' in event && typeof event.type === 'string' ? event.type : undefined;
+
+export function registerResponsesRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
+  app.post('/v1/responses', generationHandler(deps, inFlight, createResponse, { eventName: eventType, done: false }));
+
+  app.get('/v1/responses/:id', async (request) => {
+    const query = request.query as Record<string, string | undefined>;
+    if (query.stream === 'true') {
+      throw new SkylarkError('unsupported_parameter', 'Replaying a stored response as a stream is not supported.', { param: 'stream' });
+    }
+    return retrieveResponse(deps, principalOf(request), idOf(request.params));
+  });
+
+  app.delete('/v1/responses/:id', async (request) => deleteResponse(deps, principalOf(request), idOf(request.params)));
+
+  app.get('/v1/responses/:id/input_items', async (request) =>
+    listInputItems(deps, principalOf(request), idOf(request.params), parseRequest(inputItemsQuerySchema, { ...(request.query as object) })),
+  );
+}
+
+const idOf = (params: unknown): string => (params as { id: string }).id;
