@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { call, dialectNames, startPlatformOn } from './support/dialect-platforms.js';
 import { expectOpenAI } from './support/openapi-schemas.js';
+import { expectValidEvents } from './support/response-events.js';
 import type { TestPlatform } from './support/platform.js';
 
 const weatherTool = {
@@ -24,35 +25,6 @@ const weatherTool = {
 function liteCost(row: { prompt_tokens: number; cached_tokens: number; completion_tokens: number }): number {
   const perMillion = (row.prompt_tokens - row.cached_tokens) * 300_000 + row.cached_tokens * 60_000 + row.completion_tokens * 600_000;
   return Math.floor((perMillion + 500_000) / 1_000_000);
-}
-
-/** Each stream event against its own schema in OpenAI's spec. */
-const eventSchemas: Record<string, string> = {
-  'response.created': 'ResponseCreatedEvent',
-  'response.in_progress': 'ResponseInProgressEvent',
-  'response.output_item.added': 'ResponseOutputItemAddedEvent',
-  'response.output_item.done': 'ResponseOutputItemDoneEvent',
-  'response.content_part.added': 'ResponseContentPartAddedEvent',
-  'response.content_part.done': 'ResponseContentPartDoneEvent',
-  'response.output_text.delta': 'ResponseTextDeltaEvent',
-  'response.output_text.done': 'ResponseTextDoneEvent',
-  'response.function_call_arguments.delta': 'ResponseFunctionCallArgumentsDeltaEvent',
-  'response.function_call_arguments.done': 'ResponseFunctionCallArgumentsDoneEvent',
-  'response.reasoning_text.delta': 'ResponseReasoningTextDeltaEvent',
-  'response.reasoning_text.done': 'ResponseReasoningTextDoneEvent',
-  'response.completed': 'ResponseCompletedEvent',
-  'response.incomplete': 'ResponseIncompleteEvent',
-  'response.failed': 'ResponseFailedEvent',
-  error: 'ResponseErrorEvent',
-};
-
-export function expectValidEvents(events: ResponseStreamEvent[]): void {
-  events.forEach((event, index) => {
-    expect(eventSchemas[event.type], event.type).toBeDefined();
-    expectOpenAI(eventSchemas[event.type]!, event);
-    expectOpenAI('ResponseStreamEvent', event);
-    expect(event.sequence_number).toBe(index);
-  });
 }
 
 describe.each(dialectNames)('the Responses API on %s', (dialect) => {

@@ -120,7 +120,6 @@ export type ResponseStreamEvent = Sequenced &
     | { type: 'response.reasoning_text.done'; item_id: string; output_index: number; content_index: number; text: string }
     | { type: 'response.function_call_arguments.delta'; item_id: string; output_index: number; delta: string }
     | { type: 'response.function_call_arguments.done'; item_id: string; output_index: number; name: string; arguments: string }
-    | { type: 'error'; code: string; message: string; param: string | null }
   );
 
 /** What a stream event is, before the writer numbers it. */

@@ -2,8 +2,8 @@
  * A generation as the Responses API streams it: `response.created`, `response.in_progress`
  * once a replica works on it, the output items' events (response-output.ts), then
  * `response.completed` (or `response.incomplete`) carrying usage — after the usage row has
- * committed and the response is stored. A failure once the stream is open becomes an
- * `error` event then `response.failed`. Every event is numbered from 0.
+ * committed and the response is stored. A failure once the stream is open becomes
+ * `response.failed`, its error in OpenAI's codes. Every event is numbered from 0.
  */
 import { SkylarkError, toSkylarkError } from '../core/errors.js';
 import type { ResponseErrorObject, ResponseObject, ResponseStreamEvent, UnnumberedEvent } from '../contracts/response-objects.js';
@@ -52,9 +52,9 @@ export async function* responseEvents(parts: AsyncIterable<StreamPart>, run: Res
     }
     throw new SkylarkError('internal_error', 'The engine ended without a result.');
   } catch (thrown) {
-    const error = toSkylarkError(thrown);
-    yield numbered({ type: 'error', code: error.code, message: error.message, param: error.param });
-    yield numbered({ type: 'response.failed', response: failedResponse(run, error) });
+    // One terminal event, as OpenAI ends a failed response: the SDK's stream helper and
+    // Codex both treat a separate `error` event as the end of the stream.
+    yield numbered({ type: 'response.failed', response: failedResponse(run, toSkylarkError(thrown)) });
   }
 }
 
@@ -64,7 +64,9 @@ export function failedResponse(run: ResponseRun, error: SkylarkError): ResponseO
 
 /** OpenAI's ResponseErrorCode is a closed list: rate limits and overload keep their meaning, the rest are server errors. */
 function toResponseError(error: SkylarkError): ResponseErrorObject {
-  const code = error.code === 'rate_limit_exceeded' || error.code === 'server_overloaded' ? 'rate_limit_exceeded' : 'server_error';
-  return { code, message: error.message };
+  if (error.code !== 'rate_limit_exceeded' && error.code !== 'server_overloaded') return { code: 'server_error', message: error.message };
+  // Codex reads the wait from a rate limit's message, in OpenAI's words.
+  const wait = error.retryAfterMs === undefined ? '' : ` Please try again in ${(error.retryAfterMs / 1000).toFixed(3)}s.`;
+  return { code: 'rate_limit_exceeded', message: `${error.message}${wait}` };
 }
 
