@@ -17,7 +17,7 @@ let upstream: FakeUpstream;
 let sky: TestPlatform;
 
 const remote = (id: string, upstreamModel: string) => ({
-  id, engine: 'remote', upstreamModel, tier: 'pro', contextWindow: 65536, capabilities: ['chat', 'tools'],
+  id, engine: 'remote', upstreamModel, tier: 'pro', contextWindow: 65536, capabilities: ['chat', 'tools', 'vision'],
 });
 
 beforeAll(async () => {
@@ -112,6 +112,46 @@ describe('the Responses API over an upstream', () => {
     ]);
     expect(upstream.requests.at(-1)!.body).toMatchObject({
       tools: [{ type: 'function', function: { name: 'get_weather', strict: true } }], tool_choice: 'auto', parallel_tool_calls: false,
+    });
+  });
+
+  it('takes a request shaped as Codex sends it: developer message, history, reasoning, store false', async () => {
+    const reply = await sky.request('/v1/responses', {
+      method: 'POST',
+      body: JSON.stringify({
+        model: 'pro-32k', instructions: 'You are Codex.', store: false, stream: true, parallel_tool_calls: false, tool_choice: 'auto',
+        reasoning: { effort: 'medium', summary: 'auto' }, include: ['reasoning.encrypted_content'], prompt_cache_key: 'session-1',
+        text: { verbosity: 'low' },
+        tools: [{ type: 'function', name: 'shell', description: 'Runs a command', strict: false, parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } } } }],
+        input: [
+          { type: 'message', role: 'developer', content: [{ type: 'input_text', text: '<environment_context/>' }] },
+          { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'list files' }] },
+          { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'opaque' },
+          { type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '{"command":["ls"]}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'README.md' },
+          { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'One file.' }] },
+          { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'thanks' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'low' }] },
+        ],
+      }),
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await reply.text();
+    expect(text).toMatch(/^event: response\.created\ndata: /);
+    expect(text).not.toContain('[DONE]');
+    expect(text).toContain('event: response.completed\n');
+    expect(upstream.requests.at(-1)!.body).toMatchObject({
+      messages: [
+        { role: 'system', content: 'You are Codex.' },
+        { role: 'system', content: '<environment_context/>' },
+        { role: 'user', content: 'list files' },
+        { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'shell', arguments: '{"command":["ls"]}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'README.md' },
+        { role: 'assistant', content: 'One file.' },
+        { role: 'user', content: [{ type: 'text', text: 'thanks' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } }] },
+      ],
+      tools: [{ type: 'function', function: { name: 'shell', strict: false } }],
+      parallel_tool_calls: false,
     });
   });
 
