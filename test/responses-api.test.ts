@@ -183,6 +183,12 @@ describe.each(dialectNames)('the Responses API on %s', (dialect) => {
     expect(await usageRows(response.id)).toHaveLength(1);
   });
 
+  it('is described in the OpenAPI document at /docs', async () => {
+    const doc = await call(sky, 'GET', '/docs/json', { key: null });
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/responses', '/v1/responses/{id}', '/v1/responses/{id}/input_items']));
+    expect(doc.body.paths['/v1/responses'].post.requestBody.content['application/json'].schema.required).toEqual(['model', 'input']);
+  });
+
   it('refuses what it cannot serve with OpenAI errors naming the field', async () => {
     const cases: Array<[unknown, string, string]> = [
       [{ model: 'skylark-tiny' }, 'input', 'invalid_request'],
