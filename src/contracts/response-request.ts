@@ -109,7 +109,7 @@ export const createResponseRequestSchema = z.object({
     .nullish(),
   user: z.string().nullish(),
   safety_identifier: z.string().max(64).nullish(),
-  /** Echoed back; no engine here reasons on request. */
+  /** Accepted and ignored (Codex sends it): no engine here reasons on request. */
   reasoning: z.record(z.string(), z.unknown()).nullish(),
   background: z.boolean().nullish(),
   conversation: z.unknown().optional(),

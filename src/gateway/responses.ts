@@ -108,7 +108,8 @@ function responseRun(deps: GatewayDeps, context: RequestContext, request: Create
     output: [],
     parallel_tool_calls: request.parallel_tool_calls ?? true,
     previous_response_id: request.previous_response_id ?? null,
-    reasoning: request.reasoning ?? null,
+    // Accepted (Codex sends it) but not applied: no engine here reasons on request.
+    reasoning: null,
     store,
     temperature: request.temperature ?? null,
     top_p: request.top_p ?? null,
