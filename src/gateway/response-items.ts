@@ -4,7 +4,7 @@
  * format. What Skylark cannot honour is refused here, naming the field.
  */
 import { SkylarkError } from '../core/errors.js';
-import type { CreateResponseRequest, WireContentPart, WireInputItem } from '../contracts/response-request.js';
+import type { CreateResponseRequest, WireContentPart, WireFunctionTool, WireInputItem } from '../contracts/response-request.js';
 import type { ResponseFunctionToolView, ResponseObject, ResponseToolChoiceView } from '../contracts/response-objects.js';
 import type { ChatMessage, ContentPart, ResponseFormat, ToolChoice, ToolDefinition } from '../engines/engine.js';
 import type { ModelEntry } from './model-catalog.js';
@@ -141,16 +141,13 @@ export function toolChoiceView(request: CreateResponseRequest): ResponseToolChoi
   return typeof choice === 'string' ? choice : { type: 'function', name: String(choice.name) };
 }
 
-function functionTools(request: CreateResponseRequest) {
-  return (request.tools ?? []).flatMap((tool) => (tool.type === 'function' && 'name' in tool ? [tool as FunctionToolShape] : []));
-}
+type WireTool = NonNullable<CreateResponseRequest['tools']>[number];
 
-interface FunctionToolShape {
-  type: 'function';
-  name: string;
-  description?: string | null;
-  parameters?: Record<string, unknown> | null;
-  strict?: boolean | null;
+/** The schema admits a `function` tool only in its valid shape; anything else is a built-in tool. */
+const isFunctionTool = (tool: WireTool): tool is WireFunctionTool => tool.type === 'function';
+
+function functionTools(request: CreateResponseRequest): WireFunctionTool[] {
+  return (request.tools ?? []).filter(isFunctionTool);
 }
 
 export function toEngineResponseFormat(request: CreateResponseRequest): ResponseFormat | undefined {

@@ -4,7 +4,7 @@
  * exactly as a missing one does.
  */
 import { SkylarkError } from '../core/errors.js';
-import type { WireInputItem } from '../contracts/response-request.js';
+import type { WireContentPart, WireInputItem } from '../contracts/response-request.js';
 import type { DeletedResponse, OutputItem, ResponseItemList, ResponseObject } from '../contracts/response-objects.js';
 import type { JsonObject, StoredResponse } from '../responses/stored-responses.js';
 import type { Principal } from './access.js';
@@ -25,12 +25,12 @@ export async function previousTurns(deps: GatewayDeps, principal: Principal, id:
  * Items as they are stored and listed: each with an id and a status, message content as a
  * list of parts (input_text for the user's side, output_text for the assistant's).
  */
-export function normalizeItems(items: readonly WireInputItem[]): JsonObject[] {
-  return items.map((item): JsonObject => {
+export function normalizeItems(items: readonly WireInputItem[]): WireInputItem[] {
+  return items.map((item): WireInputItem => {
     switch (item.type) {
       case 'message': {
         const assistant = item.role === 'assistant';
-        const content =
+        const content: WireContentPart[] =
           typeof item.content !== 'string'
             ? item.content
             : [assistant ? { type: 'output_text', text: item.content, annotations: [], logprobs: [] } : { type: 'input_text', text: item.content }];
@@ -41,7 +41,7 @@ export function normalizeItems(items: readonly WireInputItem[]): JsonObject[] {
       case 'function_call_output':
         return { ...item, id: item.id ?? itemId('fco'), status: item.status ?? 'completed' };
       case 'reasoning':
-        return { ...item, id: typeof item.id === 'string' ? item.id : itemId('rs') };
+        return { ...item, id: typeof item.id === 'string' ? item.id : itemId('rs') } as WireInputItem;
     }
   });
 }
@@ -50,7 +50,7 @@ export async function saveResponse(
   deps: GatewayDeps,
   principal: Principal,
   response: ResponseObject,
-  inputItems: readonly JsonObject[],
+  inputItems: readonly WireInputItem[],
 ): Promise<void> {
   const { output, ...rest } = response;
   const stored: StoredResponse = {
@@ -59,7 +59,7 @@ export async function saveResponse(
     model: response.model,
     status: response.status,
     previousResponseId: response.previous_response_id,
-    inputItems: [...inputItems],
+    inputItems: inputItems as unknown as JsonObject[],
     outputItems: output as unknown as JsonObject[],
     response: rest as unknown as JsonObject,
     createdAt: response.created_at * 1000,

@@ -5,7 +5,7 @@
  * items in, output items out, `previous_response_id` chains from stored responses.
  */
 import { parseRequest } from '../contracts/parse.js';
-import { createResponseRequestSchema, type CreateResponseRequest } from '../contracts/response-request.js';
+import { createResponseRequestSchema, type CreateResponseRequest, type WireInputItem } from '../contracts/response-request.js';
 import type { ResponseObject, ResponseStreamEvent, ResponseUsage } from '../contracts/response-objects.js';
 import type { Usage } from '../core/usage.js';
 import type { ChatGeneration, FinishReason } from '../engines/engine.js';
@@ -39,7 +39,7 @@ export async function createResponse(deps: GatewayDeps, body: unknown, context: 
   const { model } = target;
   // Looked up before anything is held: a missing (or another tenant's) id costs nothing.
   const earlier = request.previous_response_id ? await previousTurns(deps, context.principal, request.previous_response_id) : [];
-  const items = [...earlier, ...normalizeItems(request.input) as unknown as typeof earlier];
+  const items = [...earlier, ...normalizeItems(request.input)];
   const user = request.safety_identifier ?? request.user ?? undefined;
   const generation: ChatGeneration = {
     ...toSamplingOptions({ max_tokens: request.max_output_tokens, temperature: request.temperature, top_p: request.top_p }),
@@ -92,7 +92,7 @@ async function collectResponse(parts: AsyncIterable<StreamPart>, run: ResponseRu
   throw stoppedEarly();
 }
 
-function responseRun(deps: GatewayDeps, context: RequestContext, request: CreateResponseRequest, items: readonly unknown[]): ResponseRun {
+function responseRun(deps: GatewayDeps, context: RequestContext, request: CreateResponseRequest, items: readonly WireInputItem[]): ResponseRun {
   const store = request.store !== false;
   const draft: ResponseObject = {
     id: `resp_${context.requestId}`,
@@ -135,7 +135,7 @@ function responseRun(deps: GatewayDeps, context: RequestContext, request: Create
         output: structuredClone(output.items),
         usage: toResponseUsage(usage),
       };
-      if (store) await saveResponse(deps, context.principal, response, items as Parameters<typeof saveResponse>[3]);
+      if (store) await saveResponse(deps, context.principal, response, items);
       return response;
     },
   };
