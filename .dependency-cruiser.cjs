@@ -52,6 +52,12 @@ module.exports = {
       to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|apps)/' },
     },
     {
+      name: 'responses-sit-on-the-store',
+      severity: 'error',
+      from: { path: '^dist/src/responses/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|responses)/' },
+    },
+    {
       // The web app is compiled to dist/web-check by `npm run build:web` for this check only.
       name: 'web-imports-only-contracts',
       severity: 'error',

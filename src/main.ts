@@ -25,6 +25,7 @@ import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
 import type { SkylarkConfig } from './config/config-schema.js';
 import { accountServices } from './accounts/accounts.js';
 import { openBilling } from './wiring/open-billing.js';
+import { StoredResponses } from './responses/stored-responses.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
 
@@ -93,6 +94,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const replicaCosts = replicaCostsOf(config);
   const deps: ServerDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
+    responses: new StoredResponses(store.db),
   };
   const consumer = await openConsumer(store, deps, { env, logger });
   const server = buildServer({

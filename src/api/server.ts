@@ -8,6 +8,7 @@ import { InFlightRequests } from './in-flight.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
+import { registerResponsesRoutes } from './routes/responses-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAdminBillingRoutes } from './routes/admin-billing-routes.js';
 import { registerAdminTenancyRoutes } from './routes/admin-tenancy-routes.js';
@@ -67,6 +68,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     registerHealthRoutes(routes, options.deps);
     registerOpenAIRoutes(routes, options.deps, inFlight);
     registerAnthropicRoutes(routes, options.deps, inFlight);
+    registerResponsesRoutes(routes, options.deps, inFlight);
     registerTenantRoutes(routes, options.deps);
     registerAdminRoutes(routes, options.deps, inFlight);
     registerAdminTenancyRoutes(routes, options.deps);

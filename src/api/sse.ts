@@ -13,11 +13,18 @@ export interface EventFormat {
   error(error: SkylarkError): string;
 }
 
-const openAIFormat: EventFormat = {
+export const openAIFormat: EventFormat = {
   event: (event) => `data: ${JSON.stringify(event)}\n\n`,
   queue: (notice) => notice.toComment(),
   done: 'data: [DONE]\n\n',
   error: (error) => `data: ${JSON.stringify(errorBody(error))}\n\n`,
+};
+
+/** The Responses API: each event named by its `type`, and no `[DONE]`. */
+export const responsesFormat: EventFormat = {
+  ...openAIFormat,
+  event: (event) => `event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`,
+  done: '',
 };
 
 /**
@@ -25,6 +32,13 @@ const openAIFormat: EventFormat = {
  * event as it comes (no buffering, Nagle off), then `data: [DONE]`. Honours backpressure.
  * An error mid-stream becomes a final `data: {"error": …}` event, as OpenAI does.
  */
+export interface EventStreamOptions {
+  /** Names each event with an `event:` line (the Responses API names events by their `type`). */
+  eventName?: (event: unknown) => string | undefined;
+  /** Whether `data: [DONE]` ends the stream (chat and completions; default true). */
+  done?: boolean;
+}
+
 export async function sendEventStream(
   reply: FastifyReply,
   events: AsyncIterable<unknown>,

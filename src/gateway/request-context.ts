@@ -16,6 +16,7 @@ import type { AppSource } from './app-model.js';
 import type { Hold, HoldRequest } from '../billing/request-holds.js';
 import type { Dispatch } from './dispatch.js';
 import type { ModelCatalog } from './model-catalog.js';
+import type { StoredResponses } from '../responses/stored-responses.js';
 
 /** What a use case knows about the request it serves, free of HTTP. */
 export interface RequestContext {
@@ -43,7 +44,7 @@ export interface UsageSink {
 export interface UsageEntry {
   requestId: string;
   model: string;
-  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages';
+  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses';
   usage: Usage;
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;
@@ -61,6 +62,8 @@ export interface GatewayDeps {
   dispatch: Dispatch;
   /** ep-… endpoints, as `model`: cached lookups (see resolve-model.ts). */
   endpoints: { get(id: string): Promise<Endpoint | undefined> };
+  /** Responses API objects kept for previous_response_id and GET /v1/responses/{id}. */
+  responses: StoredResponses;
   /** `app:{slug}` as `model` (see app-model.ts); without it such models are not found. */
   apps?: AppSource;
 }

@@ -213,6 +213,23 @@ export interface AppUsageDailyTable {
   requests: number;
 }
 
+/** Responses API objects (migration 006), for previous_response_id and GET /v1/responses/{id}. */
+export interface StoredResponsesTable {
+  /** `resp_…` */
+  id: string;
+  tenant_id: string;
+  model: string;
+  status: string;
+  previous_response_id: string | null;
+  /** JSON array: every input item the model saw, earlier turns first (instructions excluded). */
+  input_items: string;
+  /** JSON array: the output items it answered with. */
+  output_items: string;
+  /** JSON object: the rest of the Response object, as sent. */
+  response: string;
+  created_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -228,4 +245,5 @@ export interface Database {
   conversations: ConversationsTable;
   messages: MessagesTable;
   app_usage_daily: AppUsageDailyTable;
+  stored_responses: StoredResponsesTable;
 }

@@ -6,36 +6,43 @@ import { createEmbeddings } from '../../gateway/embeddings.js';
 import { toWireModel } from '../../gateway/model-catalog.js';
 import type { GatewayDeps, RequestContext } from '../../gateway/request-context.js';
 import type { InFlightRequests } from '../in-flight.js';
-import { sendEventStream } from '../sse.js';
+import { openAIFormat, sendEventStream, type EventFormat } from '../sse.js';
 import { SkylarkError } from '../../core/errors.js';
 
 type UseCaseResult = { stream: true; chunks: AsyncIterable<unknown> } | { stream: false; body: unknown };
 
-export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
-  /** Runs one use case as a tracked request and sends its JSON or event stream. */
-  const generation =
-    (useCase: (deps: GatewayDeps, body: unknown, context: RequestContext) => Promise<UseCaseResult>) =>
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      const context = inFlight.begin(reply, principalOf(request));
-      try {
-        context.maxWaitMs = maxWaitOf(request);
-        const clientRequestId = request.headers['x-client-request-id'];
-        if (typeof clientRequestId === 'string' && /^[\w.:-]{1,128}$/.test(clientRequestId)) context.clientRequestId = clientRequestId;
-        const result = await useCase(deps, request.body, context);
-        const headers = { ...context.responseHeaders, 'x-request-id': context.requestId };
-        if (result.stream) {
-          await sendEventStream(reply, result.chunks, headers);
-          return reply;
-        }
-        return reply.headers(headers).send(result.body);
-      } catch (error) {
-        // Errors (429 above all) carry the rate-limit state too; the error handler sends them.
-        reply.headers({ ...context.responseHeaders, 'x-request-id': context.requestId });
-        throw error;
-      } finally {
-        context.end();
+/** Runs one generation use case as a tracked request and sends its JSON or event stream. */
+export function generationHandler(
+  deps: GatewayDeps,
+  inFlight: InFlightRequests,
+  useCase: (deps: GatewayDeps, body: unknown, context: RequestContext) => Promise<UseCaseResult>,
+  format: EventFormat = openAIFormat,
+) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const context = inFlight.begin(reply, principalOf(request));
+    try {
+      context.maxWaitMs = maxWaitOf(request);
+      const clientRequestId = request.headers['x-client-request-id'];
+      if (typeof clientRequestId === 'string' && /^[\w.:-]{1,128}$/.test(clientRequestId)) context.clientRequestId = clientRequestId;
+      const result = await useCase(deps, request.body, context);
+      const headers = { ...context.responseHeaders, 'x-request-id': context.requestId };
+      if (result.stream) {
+        await sendEventStream(reply, result.chunks, headers, format);
+        return reply;
       }
-    };
+      return reply.headers(headers).send(result.body);
+    } catch (error) {
+      // Errors (429 above all) carry the rate-limit state too; the error handler sends them.
+      reply.headers({ ...context.responseHeaders, 'x-request-id': context.requestId });
+      throw error;
+    } finally {
+      context.end();
+    }
+  };
+}
+
+export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
+  const generation = (useCase: Parameters<typeof generationHandler>[2]) => generationHandler(deps, inFlight, useCase);
 
   app.post('/v1/chat/completions', generation(createChatCompletion));
   app.post('/v1/completions', generation(createCompletion));
