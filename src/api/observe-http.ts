@@ -52,9 +52,7 @@ export function observeHttp(app: FastifyInstance, deps: GatewayDeps, observabili
 
   if (metrics) {
     app.addHook('onResponse', (request, reply, done) => {
-      const labels = { route: request.routeOptions.url ?? 'unmatched', model: modelLabel(request), status: String(reply.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+      metrics.httpResponse(request.routeOptions.url ?? 'unmatched', modelLabel(request), reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
   }

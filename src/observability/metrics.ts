@@ -125,6 +125,13 @@ export class SkylarkMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** One HTTP response (the onResponse hook). */
+  httpResponse(route: string, model: string, status: number, seconds: number): void {
+    const labels = { route, model, status: String(status) };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
+  }
+
   /** One settled generation or embedding, as the usage sink sees it. */
   generation(entry: UsageEntry): void {
     const operation = operationOf[entry.endpoint];
