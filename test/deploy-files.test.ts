@@ -110,7 +110,8 @@ describe('compose and the load balancer', () => {
   });
 
   it('haproxy -c accepts the load balancer config', () => {
-    const checked = spawnSync('haproxy', ['-c', '-f', join(repoRoot, 'deploy/haproxy.cfg')], { encoding: 'utf8' });
+    const haproxy = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+    const checked = spawnSync(haproxy, ['-c', '-f', join(repoRoot, 'deploy/haproxy.cfg')], { encoding: 'utf8' });
     expect(checked.error, 'haproxy is not installed (apt-get install haproxy)').toBeUndefined();
     expect(checked.status, checked.stderr + checked.stdout).toBe(0);
   });
