@@ -98,7 +98,12 @@ export function observeHttp(app: FastifyInstance, deps: GatewayDeps, observabili
 
 /** `GET /metrics` for the operator's key, on the API's own port. */
 export function registerMetricsRoute(app: FastifyInstance, deps: GatewayDeps, metrics: SkylarkMetrics): void {
-  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+  const schema = {
+    summary: 'Prometheus metrics (text format 0.0.4)',
+    description: 'The operator key only. `server.metricsPort` / `--metrics-port` serves the same without a key on a port of its own. Names and labels: docs/deploy.md.',
+    tags: ['admin'],
+  };
+  app.get('/metrics', { schema }, async (request, reply) => {
     const principal = await deps.access.authenticate(request.headers.authorization);
     if (!principal.operator) throw new SkylarkError('permission_denied', 'Metrics need the operator key.');
     const { contentType, body } = await metrics.render();
