@@ -3,6 +3,10 @@ import { startTestPlatform, testAdminKey, tinyModelConfig, type TestPlatform } f
 import { parsePrometheusText, total, type Family } from './support/prometheus-text.js';
 import { tenantWithKey } from './support/tenants.js';
 import { expectOpenAI } from './support/openapi-schemas.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './support/cli-process.js';
 
 let sky: TestPlatform;
 
@@ -106,5 +110,27 @@ describe('GET /metrics', () => {
     const families = parsePrometheusText(await response.text());
     expect(families.get('skylark_http_requests_total')?.type).toBe('counter');
     expect((await fetch(`${metricsUrl}/v1/models`)).status).toBe(404);
+  });
+});
+
+describe('skylark serve --metrics-port', () => {
+  it('opens the unauthenticated metrics listener and says where', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'skylark-metrics-cli-'));
+    const proc = runCli(['serve', '--port', '0', '--metrics-port', '0', '--data', data], { SKYLARK_ADMIN_KEY: testAdminKey });
+    try {
+      await proc.listening;
+      let match: RegExpExecArray | null = null;
+      while (!(match = /Prometheus metrics \(no key\) on (http:\/\/\S+)\/metrics/.exec(proc.stderr())) && proc.child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const response = await fetch(`${match![1]}/metrics`);
+      expect(response.status).toBe(200);
+      expect(parsePrometheusText(await response.text()).get('skylark_replica_slots')?.type).toBe('gauge');
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+      await rm(data, { recursive: true, force: true });
+    }
   });
 });
