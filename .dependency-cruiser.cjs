@@ -120,6 +120,19 @@ module.exports = {
       to: { path: ['^dist/src/(api|gateway|cli)/', '^dist/src/main', concreteEngines] },
     },
     {
+      // Metrics and spans read the rest through the interfaces they are handed (types only).
+      name: 'observability-sits-on-core',
+      severity: 'error',
+      from: { path: '^dist/src/observability/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|observability)/' },
+    },
+    {
+      name: 'opentelemetry-and-prom-client-only-in-observability',
+      severity: 'error',
+      from: { path: '^dist/src/', pathNot: '^dist/src/observability/' },
+      to: { path: 'node_modules/(@opentelemetry|prom-client)/' },
+    },
+    {
       name: 'src-never-imports-tests-or-benchmarks',
       severity: 'error',
       from: { path: '^dist/src/', pathNot: '\\.test\\.js$' },

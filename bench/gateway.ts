@@ -17,6 +17,7 @@ import { canPin, cpuTimeMs, machineBusyMs, pinSelf, selfCpuMs, spawnNode, waitFo
 import { streamLoad } from './lib/stream-load.js';
 import { benchTenantKey, measureAtRate, reportAtRate } from './gateway-billing.js';
 import { fixed, signed, table, thousands } from './lib/stats.js';
+import { metricsMicrosPerRequest } from './metrics-cost.js';
 
 const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 1.5, quickWarmup: 0.75 }, ['log-levels', 'rate', 'sections']);
 const sections = new Set(String(args.values.sections ?? 'shapes,billing').split(','));
@@ -73,10 +74,10 @@ async function measure(via: string, t: LoadTarget, kind: Kind, connections: numb
   return row;
 }
 
-async function startGateway(upstreamUrl: string, dir: string, level: string): Promise<{ proc: Spawned; origin: string }> {
+async function startGateway(upstreamUrl: string, dir: string, level: string, metrics = true): Promise<{ proc: Spawned; origin: string }> {
   const config = join(dir, 'skylark.yaml');
   writeFileSync(config, [
-    'server: { host: 127.0.0.1, port: 0 }',
+    `server: { host: 127.0.0.1, port: 0, metrics: ${metrics} }`,
     'engines:',
     `  remote: { kind: openai-compatible, baseUrl: ${upstreamUrl} }`,
     'models:',
@@ -209,7 +210,19 @@ async function main(): Promise<void> {
       await measureAtRate('skylark (operator key)', paced(started.origin, 'bench-model', adminKey), billingRate, args.duration, args.warmup, gateway),
       await measureAtRate('skylark (tenant key, paid path)', paced(started.origin, 'bench-model', tenantKey), billingRate, args.duration, args.warmup, gateway),
     ];
+    // A/B: the same paid path on the same data with the metrics module off (server.metrics: false).
+    await gateway.stop();
+    const plain = await startGateway(upstreamUrl, dir, 'info', false);
+    gateway = plain.proc;
+    rateRows.push(await measureAtRate('skylark (paid path, metrics off)', paced(plain.origin, 'bench-model', tenantKey), billingRate, args.duration, args.warmup, gateway));
     reportAtRate(rateRows, billingRate);
+    const on = rateRows.find((row) => row.via === 'skylark (tenant key, paid path)')!;
+    const off = rateRows.at(-1)!;
+    const p50 = (row: typeof on) => row.result.latency.percentile(50) ?? Number.NaN;
+    console.log(
+      `  (info)   metrics on − off, paid path: CPU ${signed(on.cpuPerRequest - off.cpuPerRequest, 3)} ms/request, p50 ${signed(p50(on) - p50(off))} ms; ` +
+        `the observations themselves, in process: ${fixed(metricsMicrosPerRequest(), 2)} µs/request`,
+    );
   } finally {
     await cleanup();
   }

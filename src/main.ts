@@ -28,12 +28,16 @@ import { openBilling } from './wiring/open-billing.js';
 import { StoredResponses } from './responses/stored-responses.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
+import { openObservability } from './wiring/observability.js';
+import type { SkylarkMetrics } from './observability/metrics.js';
 
 export interface PlatformOptions {
   dataDir: string;
   configPath?: string;
   host?: string;
   port?: number;
+  /** Serve GET /metrics without a key on this port too (overrides server.metricsPort). */
+  metricsPort?: number;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** Called once with a newly generated admin key (first start only). */
@@ -47,6 +51,9 @@ export interface Platform {
   usageWriter: UsageWriter;
   server: SkylarkServer;
   catalog: ModelCatalog;
+  /** Prometheus metrics, unless `server.metrics: false`; the unauthenticated listener's URL when one runs. */
+  metrics: SkylarkMetrics | undefined;
+  metricsUrl: string | undefined;
   /** Resolves when every engine has finished loading (or failed to). */
   enginesLoaded: Promise<void>;
   close(): Promise<void>;
@@ -87,10 +94,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     created,
   }));
   const catalog = new ModelCatalog(entries);
-  const usage: UsageSink = { record: (entry) => logger.info({ usage: entry }, 'generation') };
-  const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger);
+  const observability = await openObservability({ metrics: config.server.metrics, env });
+  const usage: UsageSink = {
+    record: (entry) => {
+      logger.info({ reqId: entry.requestId, usage: entry }, 'generation');
+      observability.recordUsage(entry);
+    },
+  };
+  const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger, observability.billingHooks);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
   const dispatch = openDispatch(engines, entries, config.scheduler);
+  observability.watch({ queue: () => dispatch.snapshot(), engines: () => engines.values(), ledgerQueue: () => usageWriter.pending });
   const replicaCosts = replicaCostsOf(config);
   const deps: ServerDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
@@ -103,6 +117,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     logger,
     consumer: { deps: consumer.deps, shutdownGraceMs: config.server.shutdownGraceMs },
     webRoot: consumer.webRoot,
+    observability,
   });
 
   // Listen before loading weights so /healthz and /readyz answer while engines load.
@@ -110,6 +125,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     host: options.host ?? config.server.host,
     port: options.port ?? config.server.port,
   });
+  const metricsUrl = await observability.listen(options.host ?? config.server.host, options.metricsPort ?? config.server.metricsPort);
   const enginesLoaded = Promise.all(
     [...engines.values()].map(async (engine) => {
       try {
@@ -134,10 +150,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await usageWriter.close();
       await closeShared();
       await store.close();
+      await observability.close();
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })());
 
-  return { url: address, adminKey, store, usageWriter, server, catalog, enginesLoaded, close };
+  return { url: address, adminKey, store, usageWriter, server, catalog, metrics: observability.metrics, metricsUrl, enginesLoaded, close };
 }
 
 /** The scheduler over this process's engines: each engine is a replica of the models it serves. */

@@ -1,5 +1,4 @@
 import type { FastifyReply } from 'fastify';
-import { newId } from '../core/ids.js';
 import type { Principal } from '../tenancy/access.js';
 import type { RequestContext } from '../gateway/request-context.js';
 
@@ -24,7 +23,8 @@ export class InFlightRequests {
     };
     reply.raw.once('close', onClose);
     return {
-      requestId: newId('req').slice(4),
+      // Fastify's request id (genReqId in server.ts): the same id in logs, headers and the ledger.
+      requestId: reply.request.id,
       signal: controller.signal,
       principal,
       responseHeaders: {},

@@ -16,6 +16,8 @@ import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerDocs } from './openapi.js';
 import { registerConsumerApi, type ConsumerApiOptions } from './consumer-api.js';
 import { registerWebApp } from './routes/web-routes.js';
+import { newId } from '../core/ids.js';
+import { observeHttp, registerMetricsRoute, type Observability } from './observe-http.js';
 
 export interface ServerOptions {
   deps: ServerDeps;
@@ -25,6 +27,8 @@ export interface ServerOptions {
   consumer?: ConsumerApiOptions;
   /** The built web app to serve at `/`. */
   webRoot?: string | undefined;
+  /** Prometheus metrics (`GET /metrics`, admin key) and OpenTelemetry spans, each when present. */
+  observability?: Observability;
 }
 
 export interface SkylarkServer {
@@ -42,15 +46,20 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     requestIdHeader: false,
+    // The request's id is the one the client sees in x-request-id and the ledger keeps, so
+    // every log line of a request (`reqId`) can be matched with both.
+    genReqId: () => newId('req').slice(4),
   });
   // The API takes JSON only; a text/plain body is a client mistake worth a 415, not a 400.
   app.removeContentTypeParser('text/plain');
   const inFlight = new InFlightRequests();
   attachPrincipal(app, options.deps);
+  const observer = observeHttp(app, options.deps, options.observability ?? {});
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
     logIfInternal(request, apiError, error);
+    observer.onError(request, apiError);
     return sendError(reply, apiError);
   });
 
@@ -74,6 +83,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     registerAdminTenancyRoutes(routes, options.deps);
     registerAdminBillingRoutes(routes, options.deps);
     if (options.consumer) registerConsumerApi(routes, options.consumer);
+    if (options.observability?.metrics) registerMetricsRoute(routes, options.deps, options.observability.metrics);
     registerWebApp(routes, options.webRoot);
   });
   return { app, inFlight };

@@ -29,6 +29,8 @@ export interface UsageWriterOptions {
   retryDelayMs?: number;
   /** Called with each row given up on, and the last error. */
   onFailure?: (settlement: Settlement, error: unknown) => void;
+  /** Called once per committed row with the ms from its enqueue to its commit (the ledger's write lag). */
+  onCommitted?: (lagMs: number) => void;
 }
 
 export interface UsageWriterStats {
@@ -46,6 +48,8 @@ export type SettleOutcome = 'settled' | 'duplicate' | 'failed';
 interface Queued {
   settlement: Settlement;
   attempts: number;
+  /** performance.now() at enqueue, only when onCommitted listens. */
+  at: number;
   done(outcome: SettleOutcome): void;
 }
 
@@ -55,6 +59,7 @@ export class UsageWriter {
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
   private readonly onFailure: (settlement: Settlement, error: unknown) => void;
+  private readonly onCommitted: ((lagMs: number) => void) | undefined;
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private flushing: Promise<void> | undefined;
@@ -70,6 +75,7 @@ export class UsageWriter {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 100);
     this.onFailure = options.onFailure ?? (() => {});
+    this.onCommitted = options.onCommitted;
   }
 
   /**
@@ -80,7 +86,8 @@ export class UsageWriter {
   enqueue(settlement: Settlement): Promise<SettleOutcome> {
     if (this.closed) throw new Error('UsageWriter is closed');
     checkSettlement(settlement);
-    const committed = new Promise<SettleOutcome>((done) => this.queue.push({ settlement, attempts: 0, done }));
+    const at = this.onCommitted === undefined ? 0 : performance.now();
+    const committed = new Promise<SettleOutcome>((done) => this.queue.push({ settlement, attempts: 0, at, done }));
     this.counters.queued++;
     this.schedule();
     return committed;
@@ -177,6 +184,10 @@ export class UsageWriter {
     this.counters.duplicates += report.duplicates.length;
     const duplicates = report.duplicates.length === 0 ? undefined : new Set(report.duplicates);
     for (const item of items) item.done(duplicates?.has(item.settlement.requestId) ? 'duplicate' : 'settled');
+    if (this.onCommitted !== undefined) {
+      const now = performance.now();
+      for (const item of items) this.onCommitted(now - item.at);
+    }
   }
 
   private report(settlement: Settlement, error: unknown): void {

@@ -9,7 +9,8 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (default 8080, or server.port in the config)', parsePort)
     .option('--data <dir>', 'data directory', './data')
     .option('--config <file>', 'YAML config file (engines and models)')
-    .action(async (options: { host?: string; port?: number; data: string; config?: string }) => {
+    .option('--metrics-port <port>', 'serve GET /metrics without a key on this port too (or server.metricsPort)', parsePort)
+    .action(async (options: { host?: string; port?: number; data: string; config?: string; metricsPort?: number }) => {
       // Loaded here, not at the top: the server pulls in Fastify and llama.cpp, which every
       // other command (tenant, key, topup…) would otherwise pay for at start-up.
       const { startPlatform } = await import('../main.js');
@@ -20,6 +21,7 @@ export function registerServeCommand(program: Command): void {
           ...(options.config ? { configPath: resolve(options.config) } : {}),
           ...(options.host ? { host: options.host } : {}),
           ...(options.port !== undefined ? { port: options.port } : {}),
+          ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
           onNewAdminKey: (key, path) => {
             process.stderr.write(
               `\nGenerated an admin API key (shown once; saved to ${path} with mode 0600):\n\n  ${key}\n\n`,
@@ -34,6 +36,7 @@ export function registerServeCommand(program: Command): void {
         throw error;
       }
       process.stderr.write(`Skylark is listening on ${platform.url} (OpenAI base URL: ${platform.url}/v1)\n`);
+      if (platform.metricsUrl) process.stderr.write(`Prometheus metrics (no key) on ${platform.metricsUrl}/metrics\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

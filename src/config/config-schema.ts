@@ -37,6 +37,10 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
       bodyLimit: byteSize.default(10 * 1024 * 1024),
       shutdownGraceMs: z.number().int().min(0).default(10_000),
+      /** Prometheus metrics: GET /metrics with the admin key; false turns them off. */
+      metrics: z.boolean().default(true),
+      /** A second listener serving only GET /metrics, without a key, for scrapers (same host). */
+      metricsPort: z.number().int().min(0).max(65535).optional(),
     })
     .prefault({}),
   engines: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, _ or -'), engineConfigSchema),

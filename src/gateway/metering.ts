@@ -25,7 +25,7 @@ export function settleUsage(
 ): Promise<void> {
   const elapsed = deps.clock.now() - started;
   const queueMs = labels.context.queueMs ?? 0;
-  const { servedModel, servedReplica } = labels.context;
+  const { servedModel, servedReplica, firstTokenMs } = labels.context;
   const committed = labels.hold.settle(usage, status, elapsed - queueMs, queueMs, { modelId: servedModel, replicaId: servedReplica });
   deps.usage.record({
     requestId: labels.context.requestId,
@@ -35,6 +35,9 @@ export function settleUsage(
     status,
     ...(errorCode === undefined ? {} : { errorCode }),
     durationMs: elapsed,
+    ...(servedModel === undefined ? {} : { servedModel }),
+    ...(labels.context.queueMs === undefined ? {} : { queueMs }),
+    ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
   });
   return committed;
 }
@@ -65,6 +68,9 @@ export async function* meteredParts(
       if (part instanceof QueueNotice) {
         yield part;
         continue;
+      }
+      if (labels.context.firstTokenMs === undefined && part.type !== 'finish' && part.type !== 'error') {
+        labels.context.firstTokenMs = deps.clock.now() - started;
       }
       // The terminal part goes out only once its usage row is durable: a client that saw the
       // end of its answer has been billed, even if the process dies right after.

@@ -34,6 +34,8 @@ export interface RequestContext {
   queueMs?: number;
   servedModel?: string;
   servedReplica?: string;
+  /** Set by metering at the first output part: ms since the request was admitted to billing. */
+  firstTokenMs?: number;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */
@@ -49,6 +51,10 @@ export interface UsageEntry {
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;
   durationMs: number;
+  /** For metrics and traces: the model that served it (a fallback, maybe), its wait for a replica, its first output. */
+  servedModel?: string;
+  queueMs?: number;
+  firstTokenMs?: number;
 }
 
 export interface GatewayDeps {

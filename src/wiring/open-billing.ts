@@ -23,13 +23,22 @@ import { migrateToLatest } from '../store/migrations/index.js';
 import { openRedis } from '../store/redis.js';
 import { Endpoints } from '../tenancy/endpoints.js';
 import { Tenants } from '../tenancy/tenants.js';
+import type { SharedRedis } from '../store/redis.js';
+
+/** Observation points the metrics module plugs in (absent: nothing is measured). */
+export interface BillingHooks {
+  /** ms from a usage row queued to its commit. */
+  onLedgerCommit?: (lagMs: number) => void;
+  /** Wraps a Redis script call of `store` ('funds' or 'limits') to time it. */
+  timeRedis?: <A extends unknown[], R>(store: string, call: (...args: A) => Promise<R>) => (...args: A) => Promise<R>;
+}
 
 /**
  * The admin key bills the built-in operator tenant (no balance limit, usage still
  * recorded); models in the pro and lite tiers get Doubao-style prices when they have none;
  * holds left in Redis by a replica that died are released.
  */
-export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entries: ModelEntry[], logger: Logger) {
+export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entries: ModelEntry[], logger: Logger, hooks: BillingHooks = {}) {
   const store = await openDatabase(storeLocation({ data: dataDir, env }), {
     backgroundCheckpoints: true,
     onCheckpointError: (error) => logger.warn({ err: error }, 'sqlite checkpoint'),
@@ -48,9 +57,10 @@ export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entri
   });
   const ledger = new Ledger(store.db);
   const owner = newId('gw');
-  const shared = await openShared(env.REDIS_URL, owner, logger);
+  const shared = await openShared(env.REDIS_URL, owner, logger, hooks);
   const usageWriter = new UsageWriter(ledger, {
-    onFailure: (settlement, error) => logger.error({ settlement, err: error }, 'a usage row could not be written'),
+    onFailure: (settlement, error) => logger.error({ reqId: settlement.requestId, settlement, err: error }, 'a usage row could not be written'),
+    ...(hooks.onLedgerCommit ? { onCommitted: hooks.onLedgerCommit } : {}),
   });
   const funds = new Funds(shared.funds, owner, systemClock);
   const billing = new LedgerBilling(ledger, funds, prices, usageWriter, systemClock);
@@ -58,16 +68,16 @@ export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entri
   return { store, billing, usageWriter, limits: shared.limits, endpoints, closeShared: shared.close };
 }
 
-async function openShared(redisUrl: string | undefined, owner: string, logger: Logger) {
+async function openShared(redisUrl: string | undefined, owner: string, logger: Logger, hooks: BillingHooks) {
   if (!redisUrl) {
     const limits: RateLimits = new RateLimiter(systemClock);
     return { funds: new MemoryFundsBackend(), limits, close: async () => {} };
   }
   const redis = await openRedis(redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
-  const funds = new RedisFundsBackend(redis, owner);
+  const funds = new RedisFundsBackend(timedScripts(redis, 'funds', hooks), owner);
   const recovered = await funds.start();
   if (recovered.released > 0) logger.warn(recovered, 'released holds left by a stopped gateway');
-  const limits = new RedisRateLimits(redis, (error) => logger.warn({ err: error }, 'a rate-limit correction was lost'));
+  const limits = new RedisRateLimits(timedScripts(redis, 'limits', hooks), (error) => logger.warn({ err: error }, 'a rate-limit correction was lost'));
   return {
     funds,
     limits,
@@ -76,4 +86,11 @@ async function openShared(redisUrl: string | undefined, owner: string, logger: L
       await redis.close();
     },
   };
+}
+
+/** The same connection, with each Lua script call timed for `store` when metrics are on. */
+function timedScripts(redis: SharedRedis, store: string, hooks: BillingHooks): SharedRedis {
+  const { timeRedis } = hooks;
+  if (!timeRedis) return redis;
+  return { client: redis.client, close: () => redis.close(), script: (lua) => timeRedis(store, redis.script(lua)) };
 }
