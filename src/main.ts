@@ -19,11 +19,9 @@ import { ensureAdminKey } from './cli/admin-key.js';
 import { ApiKeys } from './tenancy/api-keys.js';
 import { KeyAccess } from './gateway/access.js';
 import { replicaCostsOf } from './config/load-config.js';
-import { Dispatch, engineReplica } from './gateway/dispatch.js';
-import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
-import type { SkylarkConfig } from './config/config-schema.js';
 import { accountServices } from './gateway/accounts.js';
 import { openBilling } from './wiring/open-billing.js';
+import { openDispatch } from './wiring/shared-scheduling.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
 
@@ -86,9 +84,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }));
   const catalog = new ModelCatalog(entries);
   const usage: UsageSink = { record: (entry) => logger.info({ usage: entry }, 'generation') };
-  const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger);
+  const { store, billing, usageWriter, limits, endpoints, closeShared, redis, owner } = await openBilling(options.dataDir, env, entries, logger);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
-  const dispatch = openDispatch(engines, entries, config.scheduler);
+  const scheduling = await openDispatch(engines, entries, config.scheduler, { redis, owner, logger });
+  const { dispatch } = scheduling;
   const replicaCosts = replicaCostsOf(config);
   const deps: GatewayDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
@@ -127,7 +126,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stopped;
       await enginesLoaded;
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
-      dispatch.close();
+      await scheduling.close();
       await usageWriter.close();
       await closeShared();
       await store.close();
@@ -135,28 +134,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     })());
 
   return { url: address, adminKey, store, usageWriter, server, catalog, enginesLoaded, close };
-}
-
-/** The scheduler over this process's engines: each engine is a replica of the models it serves. */
-function openDispatch(engines: ReadonlyMap<string, Engine>, entries: readonly ModelEntry[], options: SkylarkConfig['scheduler']): Dispatch {
-  const replicas = [...engines.values()].map((engine) =>
-    engineReplica(engine, entries.filter((entry) => entry.replicas.includes(engine)).map((entry) => entry.id)),
-  );
-  const scheduler = createScheduler({
-    clock: systemClock,
-    replicas,
-    policy: options.policy,
-    config: {
-      // A place in line at most once a second per waiting stream: enough to watch, cheap to send.
-      progressMinIntervalMs: 1000,
-      // Models here are anything from a tiny CPU model to a 70B cluster: no prior fits all,
-      // so nothing is refused for a long wait until a model's service time has been measured.
-      minMeasuredToRefuse: options.minMeasuredToRefuse,
-      ...(options.tierMaxWaitMs ? { tierMaxWaitMs: { ...defaultSchedulerConfig.tierMaxWaitMs, ...options.tierMaxWaitMs } } : {}),
-      ...(options.maxQueuedPerTenant ? { maxQueuedPerTenant: options.maxQueuedPerTenant } : {}),
-    },
-  });
-  return new Dispatch(scheduler, engines, systemClock);
 }
 
 function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
