@@ -124,6 +124,8 @@ export interface EngineCapacity {
   slots: number;
   /** Generations running now. */
   busy: number;
+  /** The most it has held at once since it started, where the engine counts it (sim). */
+  peakBusy?: number;
 }
 
 export type EngineHealth = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; reason: string };
