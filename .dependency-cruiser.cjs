@@ -34,6 +34,13 @@ module.exports = {
       to: { path: ['^dist/src/', 'node_modules/(fastify|@fastify|kysely|pg|better-sqlite3|ioredis)/'], pathNot: '^dist/src/(core|scheduler)/|^dist/src/engines/engine\\.js$' },
     },
     {
+      // Shared scheduling's Redis side is reached through SlotLeases; only the wiring builds it.
+      name: 'shared-scheduling-redis-behind-its-interface',
+      severity: 'error',
+      from: { path: '^dist/src/', pathNot: '^dist/src/(wiring|gateway/shared-scheduling)/|\\.test\\.js$' },
+      to: { path: '^dist/src/gateway/shared-scheduling/(redis-|lease-scripts)' },
+    },
+    {
       name: 'store-imports-only-core',
       severity: 'error',
       from: { path: '^dist/src/store/' },

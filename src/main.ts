@@ -20,11 +20,9 @@ import { ensureAdminKey } from './cli/admin-key.js';
 import { ApiKeys } from './tenancy/api-keys.js';
 import { KeyAccess } from './tenancy/access.js';
 import { replicaCostsOf } from './config/load-config.js';
-import { Dispatch, engineReplica } from './gateway/dispatch.js';
-import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
-import type { SkylarkConfig } from './config/config-schema.js';
 import { accountServices } from './accounts/accounts.js';
 import { openBilling } from './wiring/open-billing.js';
+import { openDispatch } from './wiring/shared-scheduling.js';
 import { StoredResponses } from './responses/stored-responses.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
@@ -101,9 +99,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       observability.recordUsage(entry);
     },
   };
-  const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger, observability.billingHooks);
+  const { store, billing, usageWriter, limits, endpoints, closeShared, redis, owner } = await openBilling(options.dataDir, env, entries, logger, observability.billingHooks);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
-  const dispatch = openDispatch(engines, entries, config.scheduler);
+  const scheduling = await openDispatch(engines, entries, config.scheduler, { redis, owner, logger });
+  const { dispatch } = scheduling;
   observability.watch({ queue: () => dispatch.snapshot(), engines: () => engines.values(), ledgerQueue: () => usageWriter.pending });
   const replicaCosts = replicaCostsOf(config);
   const deps: ServerDeps = {
@@ -146,7 +145,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stopped;
       await enginesLoaded;
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
-      dispatch.close();
+      await scheduling.close();
       await usageWriter.close();
       await closeShared();
       await store.close();
@@ -156,33 +155,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   return { url: address, adminKey, store, usageWriter, server, catalog, metrics: observability.metrics, metricsUrl, enginesLoaded, close };
 }
-
-/** The scheduler over this process's engines: each engine is a replica of the models it serves. */
-function openDispatch(engines: ReadonlyMap<string, Engine>, entries: readonly ModelEntry[], options: SkylarkConfig['scheduler']): Dispatch {
-  const replicas = [...engines.values()].map((engine) =>
-    engineReplica(engine, entries.filter((entry) => entry.replicas.includes(engine)).map((entry) => entry.id)),
-  );
-  const scheduler = createScheduler({
-    clock: systemClock,
-    replicas,
-    policy: options.policy,
-    config: {
-      // A place in line at most once a second per waiting stream: enough to watch, cheap to send.
-      progressMinIntervalMs: 1000,
-      // Models here are anything from a tiny CPU model to a 70B cluster: no prior fits all,
-      // so nothing is refused for a long wait until a model's service time has been measured.
-      minMeasuredToRefuse: options.minMeasuredToRefuse,
-      ...(options.tierMaxWaitMs ? { tierMaxWaitMs: { ...defaultSchedulerConfig.tierMaxWaitMs, ...options.tierMaxWaitMs } } : {}),
-      ...(options.maxQueuedPerTenant ? { maxQueuedPerTenant: options.maxQueuedPerTenant } : {}),
-    },
-  });
-  const dispatch = new Dispatch(scheduler, engines, systemClock);
-  if ([...engines.values()].some((engine) => engine.capacity().reported !== undefined)) dispatch.watchExternalLoad(externalLoadPollMs);
-  return dispatch;
-}
-
-/** How often waiting requests look again at engines whose load is scraped from their metrics. */
-const externalLoadPollMs = 200;
 
 function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
   if (!(engine instanceof LlamaCppEngine)) return;

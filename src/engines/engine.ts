@@ -149,6 +149,8 @@ export interface EngineCapacity {
     prefixCacheHitRate: number | null;
     lastError: string | null;
   };
+  /** The most it has held at once since it started, where the engine counts it (sim). */
+  peakBusy?: number;
 }
 
 export type EngineHealth = { state: 'loading' } | { state: 'ready' } | { state: 'failed'; reason: string };

@@ -4,6 +4,7 @@
  * remembered with their tenant so `GET /v1/queue/{id}` answers only their owner.
  */
 import type { Clock } from '../core/clock.js';
+import type { SkylarkError } from '../core/errors.js';
 import type { Engine } from '../engines/engine.js';
 import type { ManagedScheduler } from '../scheduler/managed.js';
 import type { QueuePosition, QueueSnapshot, ReplicaHandle, SubmitCallbacks, WorkItem } from '../scheduler/types.js';
@@ -22,6 +23,13 @@ export function engineReplica(engine: Engine, models: readonly string[]): Replic
   };
 }
 
+/** The scheduler's callbacks, plus a refusal that can come after submit returned (shared scheduling's global line). */
+export interface DispatchCallbacks extends SubmitCallbacks {
+  onRefused?(error: SkylarkError): void;
+}
+
+const admittedNow = Promise.resolve();
+
 export class Dispatch {
   private timer: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -31,17 +39,21 @@ export class Dispatch {
   private readonly aliases = new Map<string, string>();
 
   constructor(
-    private readonly scheduler: ManagedScheduler,
-    private readonly engines: ReadonlyMap<string, Engine>,
-    private readonly clock: Clock,
+    protected readonly scheduler: ManagedScheduler,
+    protected readonly engines: ReadonlyMap<string, Engine>,
+    protected readonly clock: Clock,
   ) {}
 
   engine(replicaId: string): Engine | undefined {
     return this.engines.get(replicaId);
   }
 
-  /** Throws SkylarkError('server_overloaded') when the request cannot be served in time. */
-  submit(item: WorkItem, callbacks: SubmitCallbacks, clientRequestId?: string): void {
+  /**
+   * Throws SkylarkError('server_overloaded') when the request cannot be served in time.
+   * The promise settles once admission is final: here at once; with a shared line
+   * (shared-scheduling/) when the global line has answered, rejecting on a refusal.
+   */
+  submit(item: WorkItem, callbacks: DispatchCallbacks, clientRequestId?: string): Promise<void> {
     this.owners.set(item.requestId, item.tenantId);
     const alias = clientRequestId === undefined ? undefined : `${item.tenantId}:${clientRequestId}`;
     if (alias !== undefined) this.aliases.set(alias, item.requestId);
@@ -64,6 +76,7 @@ export class Dispatch {
     } finally {
       this.arm();
     }
+    return admittedNow;
   }
 
   complete(...args: Parameters<ManagedScheduler['complete']>): void {
@@ -117,7 +130,7 @@ export class Dispatch {
     this.forgetters.delete(requestId);
   }
 
-  private arm(): void {
+  protected arm(): void {
     const at = this.scheduler.nextWakeAt();
     if (at === undefined || at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);

@@ -31,11 +31,17 @@ export interface ScheduledWork {
   onGrant?(model: ModelEntry, grant: Grant): void;
 }
 
-type Event = { type: 'grant'; grant: Grant } | { type: 'progress'; position: QueuePosition } | { type: 'aborted' };
+type Event =
+  | { type: 'grant'; grant: Grant }
+  | { type: 'progress'; position: QueuePosition }
+  | { type: 'aborted' }
+  | { type: 'refused'; error: SkylarkError };
 
 /** A request in the scheduler: its grant and places in line arrive as events. */
 export interface Ticket {
   events: AsyncQueue<Event>;
+  /** Settles when admission is final (at once in process); rejects with a refusal of the shared line. */
+  admitted: Promise<void>;
 }
 
 /**
@@ -46,7 +52,7 @@ export function submitWork(deps: GatewayDeps, context: RequestContext, work: Sch
   const { model } = work.target;
   assertServable(deps, model, work);
   const events = new AsyncQueue<Event>();
-  deps.dispatch.submit(
+  const admitted = deps.dispatch.submit(
     {
       requestId: context.requestId,
       tenantId: context.principal.tenantId,
@@ -62,10 +68,11 @@ export function submitWork(deps: GatewayDeps, context: RequestContext, work: Sch
     {
       onGrant: (granted) => events.push({ type: 'grant', grant: granted }),
       onProgress: (position) => events.push({ type: 'progress', position }),
+      onRefused: (error) => events.push({ type: 'refused', error }),
     },
     context.clientRequestId,
   );
-  return { events };
+  return { events, admitted };
 }
 
 /** The parts of a submitted request: places in line while it waits, then the generation's own. */
@@ -87,6 +94,7 @@ export async function* scheduledParts(deps: GatewayDeps, context: RequestContext
           break;
         }
         if (event.type === 'aborted') throw new SkylarkError('invalid_request', 'The client went away while waiting.');
+        if (event.type === 'refused') throw event.error;
         yield new QueueNotice(event.position.position, event.position.etaMs, etaRangeOf(event.position));
       }
     } finally {
@@ -224,6 +232,7 @@ export async function startScheduledGeneration(
   let ticket: Ticket;
   try {
     ticket = submitWork(deps, context, work);
+    await ticket.admitted;
   } catch (error) {
     await hold.release();
     throw error;

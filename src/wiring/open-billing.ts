@@ -65,13 +65,13 @@ export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entri
   const funds = new Funds(shared.funds, owner, systemClock);
   const billing = new LedgerBilling(ledger, funds, prices, usageWriter, systemClock);
   const endpoints = new EndpointDirectory(new Endpoints(store.db), systemClock);
-  return { store, billing, usageWriter, limits: shared.limits, endpoints, closeShared: shared.close };
+  return { store, billing, usageWriter, limits: shared.limits, endpoints, closeShared: shared.close, redis: shared.redis, owner };
 }
 
 async function openShared(redisUrl: string | undefined, owner: string, logger: Logger, hooks: BillingHooks) {
   if (!redisUrl) {
     const limits: RateLimits = new RateLimiter(systemClock);
-    return { funds: new MemoryFundsBackend(), limits, close: async () => {} };
+    return { funds: new MemoryFundsBackend(), limits, close: async () => {}, redis: undefined };
   }
   const redis = await openRedis(redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
   const funds = new RedisFundsBackend(timedScripts(redis, 'funds', hooks), owner);
@@ -81,6 +81,7 @@ async function openShared(redisUrl: string | undefined, owner: string, logger: L
   return {
     funds,
     limits,
+    redis,
     close: async () => {
       await funds.stop().catch(() => {});
       await redis.close();

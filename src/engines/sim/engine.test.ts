@@ -47,7 +47,7 @@ describe('SimEngine', () => {
     expect(estimateTokens(text)).toBe(20);
     const promptTokens = estimateTokens(system.content) + 4 + estimateTokens('Hello?') + 4;
     expect(last).toEqual({ type: 'finish', finishReason: 'length', usage: { promptTokens, completionTokens: 20, cachedPromptTokens: 0 } });
-    expect(engine.capacity()).toEqual({ slots: 256, busy: 0 });
+    expect(engine.capacity()).toMatchObject({ slots: 256, busy: 0 });
   });
 
   it('stops on its own at answerTokens, deterministically', async () => {
@@ -114,7 +114,7 @@ describe('SimEngine', () => {
     const engine = createEngine('s1', engineConfigSchema.parse({ kind: 'sim', preset: '70b-4xh100', slots: 64, timeScale: 0.1 }), context);
     expect(engine).toBeInstanceOf(SimEngine);
     expect(engine.kind).toBe('sim');
-    expect(engine.capacity()).toEqual({ slots: 64, busy: 0 });
+    expect(engine.capacity()).toMatchObject({ slots: 64, busy: 0 });
     expect(engineConfigSchema.safeParse({ kind: 'sim', timeScale: 0 }).success).toBe(false);
     expect(engineConfigSchema.safeParse({ kind: 'sim', preset: 'gpt-5' }).success).toBe(false);
   });

@@ -56,6 +56,8 @@ export class SimEngine implements Engine {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private nextId = 0;
+  /** Generations held at once (running or queued in the replica), at most: what a gateway over-admitting shows. */
+  private peakBusy = 0;
 
   constructor(options: SimEngineOptions) {
     this.id = options.id;
@@ -89,7 +91,7 @@ export class SimEngine implements Engine {
   }
 
   capacity(): EngineCapacity {
-    return { slots: this.replica.slots, busy: this.replica.load().busy };
+    return { slots: this.replica.slots, busy: this.replica.load().busy, peakBusy: this.peakBusy };
   }
 
   /** Slots, queue and KV occupancy, in the shape the scheduler's ReplicaHandle reports. */
@@ -134,6 +136,7 @@ export class SimEngine implements Engine {
     const id = `${this.id}-${this.nextId++}`;
     const live: Live = { queue: new AsyncQueue(), usage, seed, finishReason, done: false };
     this.live.set(id, live);
+    this.peakBusy = Math.max(this.peakBusy, this.live.size);
     const fullAnswer = fillerText(seed, 0, outputTokens).trimStart();
     this.replica.enqueue({ id, prefix, outputTokens, answerHash: answerHash(prefix, fullAnswer) }, this.virtualNow());
     this.reschedule();
