@@ -87,14 +87,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }));
   const catalog = new ModelCatalog(entries);
   const usage: UsageSink = { record: (entry) => logger.info({ usage: entry }, 'generation') };
-  const { store, billing, usageWriter, limits, endpoints, closeShared } = await openBilling(options.dataDir, env, entries, logger);
+  const { store, billing, usageWriter, limits, endpoints, redis, closeShared } = await openBilling(options.dataDir, env, entries, logger);
   const access = new KeyAccess(adminKey, new ApiKeys(store.db), systemClock);
   const dispatch = openDispatch(engines, entries, config.scheduler);
   const replicaCosts = replicaCostsOf(config);
   const deps: ServerDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
   };
-  const consumer = await openConsumer(store, deps, { env, logger });
+  const consumer = await openConsumer(store, deps, { env, logger, redis });
   const server = buildServer({
     deps,
     bodyLimitBytes: config.server.bodyLimit,

@@ -55,13 +55,13 @@ export async function openBilling(dataDir: string, env: NodeJS.ProcessEnv, entri
   const funds = new Funds(shared.funds, owner, systemClock);
   const billing = new LedgerBilling(ledger, funds, prices, usageWriter, systemClock);
   const endpoints = new EndpointDirectory(new Endpoints(store.db), systemClock);
-  return { store, billing, usageWriter, limits: shared.limits, endpoints, closeShared: shared.close };
+  return { store, billing, usageWriter, limits: shared.limits, endpoints, redis: shared.redis, closeShared: shared.close };
 }
 
 async function openShared(redisUrl: string | undefined, owner: string, logger: Logger) {
   if (!redisUrl) {
     const limits: RateLimits = new RateLimiter(systemClock);
-    return { funds: new MemoryFundsBackend(), limits, close: async () => {} };
+    return { funds: new MemoryFundsBackend(), limits, redis: undefined, close: async () => {} };
   }
   const redis = await openRedis(redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
   const funds = new RedisFundsBackend(redis, owner);
@@ -71,6 +71,7 @@ async function openShared(redisUrl: string | undefined, owner: string, logger: L
   return {
     funds,
     limits,
+    redis,
     close: async () => {
       await funds.stop().catch(() => {});
       await redis.close();
