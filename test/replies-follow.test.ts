@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ConversationDetail, ReplyEvent, WireApp, WireMessage } from '../src/contracts/apps-api.js';
+import { ChatRuns } from '../src/consumer/chat-runs.js';
+import { RedisReplyRelay } from '../src/consumer/redis-reply-relay.js';
+import type { RemoteEvent } from '../src/consumer/reply-relay.js';
+import { openRedis } from '../src/store/redis.js';
 import { conversation, member, send } from './apps/chat-helpers.js';
 import { runCli, type CliProcess } from './support/cli-process.js';
 import './store/provided-context.js';
@@ -27,6 +31,7 @@ let ownRedis: RedisServer | undefined;
 const dirs: string[] = [];
 let a: Gateway;
 let b: Gateway;
+let redisUrl: string;
 
 async function serveSim(env: NodeJS.ProcessEnv): Promise<Gateway> {
   const dir = await mkdtemp(join(tmpdir(), 'skylark-follow-'));
@@ -49,7 +54,7 @@ beforeAll(async () => {
   const pg = inject(postgresUrlKey as 'skylarkPostgresUrl');
   const redis = inject(redisUrlKey as 'skylarkRedisUrl');
   const pgServer = typeof pg === 'string' && pg !== '' ? pg : (ownPostgres = await startPostgres()).url;
-  const redisUrl = typeof redis === 'string' && redis !== '' ? redis : (ownRedis = await startRedis()).url;
+  redisUrl = typeof redis === 'string' && redis !== '' ? redis : (ownRedis = await startRedis()).url;
   const env = { DATABASE_URL: await createDatabase(pgServer), REDIS_URL: redisUrl, SKYLARK_ADMIN_KEY: 'sk-follow-admin-key-0123456789' };
   a = await serveSim(env);
   b = await serveSim(env);
@@ -176,5 +181,54 @@ describe('replies that follow across two gateways on one PostgreSQL and Redis', 
     expect((await send(onB, chat.id, 'Are you there?')).status).toBe(202);
     await onB.json('POST', `/api/conversations/${chat.id}/stop`);
     expect(last(await onB.readStream(chat.id))).toMatchObject({ type: 'done', message: { status: 'stopped' } });
+  });
+});
+
+describe('the Redis reply relay', () => {
+  it('gives a late follower the whole text even when the stream cap has trimmed its beginning', { timeout: 30_000 }, async () => {
+    const redis = await openRedis(redisUrl);
+    const writer = new RedisReplyRelay(redis, { maxLen: 20, snapshotEvery: 5 });
+    const reader = new RedisReplyRelay(redis);
+    await Promise.all([writer.start(), reader.start()]);
+    try {
+      const conversationId = `conv-trim-${Date.now()}`;
+      const messageId = 900_000_000 + Math.floor(Math.random() * 1_000_000);
+      expect(await writer.claim(conversationId)).toBe(true);
+      expect(await reader.claim(conversationId)).toBe(false);
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      const message: WireMessage = { id: messageId, role: 'assistant', content: '', status: 'complete', error_code: null, model: 'm', created_at: 0 };
+      const runs = new ChatRuns(writer);
+      const run = runs.start(conversationId, messageId, async (live) => {
+        for (let i = 0; i < 100; i++) live.push(`${i} `);
+        await finished;
+        return { message: { ...message, content: live.text } };
+      });
+      const whole = Array.from({ length: 100 }, (_, i) => `${i} `).join('');
+      await redis.client.ping(); // the writes went out before this, on the same connection
+      expect(await redis.client.xlen(`skylark:reply:events:${messageId}`)).toBeLessThan(100);
+      expect(await reader.writing(conversationId)).toBe(true);
+      const remote = (await reader.follow(conversationId, new AbortController().signal))!;
+      expect(remote).toMatchObject({ messageId, text: whole });
+      expect(remote.end).toBeUndefined();
+      const events: RemoteEvent[] = [];
+      const reading = (async () => {
+        for await (const event of remote.live) events.push(event);
+      })();
+      run.push('end.');
+      finish();
+      await reading;
+      expect(events).toEqual([
+        { type: 'delta', text: 'end.' },
+        { type: 'end', end: { message: { ...message, content: `${whole}end.` } } },
+      ]);
+      expect(await reader.writing(conversationId)).toBe(false);
+      // The stream lingers for late followers, then expires.
+      expect(await redis.client.pttl(`skylark:reply:events:${messageId}`)).toBeGreaterThan(0);
+    } finally {
+      await writer.close();
+      await reader.close();
+      await redis.close();
+    }
   });
 });
