@@ -109,7 +109,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
     responses: new StoredResponses(store.db),
   };
-  const consumer = await openConsumer(store, deps, { env, logger });
+  const consumer = await openConsumer(store, deps, { env, logger, redis });
   const server = buildServer({
     deps,
     bodyLimitBytes: config.server.bodyLimit,

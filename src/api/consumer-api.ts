@@ -25,5 +25,8 @@ export function registerConsumerApi(app: FastifyInstance, options: ConsumerApiOp
     registerConversationRoutes(scope, options.deps);
   });
   // Replies are not HTTP requests, so the server's in-flight drain does not see them.
-  app.addHook('preClose', async () => options.deps.runs.drain(options.shutdownGraceMs));
+  app.addHook('preClose', async () => {
+    await options.deps.runs.drain(options.shutdownGraceMs);
+    await options.deps.relay.close(); // after the drain: the runs' ends are relayed
+  });
 }

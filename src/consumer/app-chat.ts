@@ -52,18 +52,26 @@ export async function regenerate(deps: ConsumerDeps, viewer: EndUser | undefined
 
 export async function stopReply(deps: ConsumerDeps, viewer: EndUser | undefined, conversationId: string): Promise<{ stopped: boolean }> {
   const conversation = await ownConversation(deps, requireUser(viewer), conversationId);
-  return { stopped: deps.runs.stop(conversation.id) };
+  // The reply may be written by another gateway: the relay carries the stop there.
+  return { stopped: deps.runs.stop(conversation.id) || (await deps.relay.stop(conversation.id)) };
 }
 
+/** One reply at a time per conversation: in this process, then across gateways. */
 async function withReservation<T>(deps: ConsumerDeps, conversationId: string, work: () => Promise<T>): Promise<T> {
-  if (!deps.runs.reserve(conversationId)) {
-    throw new SkylarkError('invalid_request', 'A reply is still being written in this conversation: stop it or wait for it.');
-  }
+  if (!deps.runs.reserve(conversationId)) throw stillWriting();
+  let claimed = false;
   try {
+    claimed = await deps.relay.claim(conversationId);
+    if (!claimed) throw stillWriting();
     return await work();
   } finally {
     deps.runs.release(conversationId); // a no-op once the run has started
+    if (claimed) await deps.relay.unclaim(conversationId); // likewise
   }
+}
+
+function stillWriting(): SkylarkError {
+  return new SkylarkError('invalid_request', 'A reply is still being written in this conversation: stop it or wait for it.');
 }
 
 /** Which model answers, with how many tokens, within today's quota — or the quota error. */

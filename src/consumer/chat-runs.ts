@@ -4,11 +4,12 @@
  * the text so far (so a reconnect replays it), and ends by storing the answer. A finished
  * run lingers briefly so a follower that reconnects right at the end still gets its end.
  *
- * In memory, so per process: with several gateway replicas a follower must reach the
- * replica running its reply (sticky sessions), or it sees the stored message only.
+ * In memory, so per process; the relay (reply-relay.ts) publishes each run so a follower
+ * on another gateway replica can follow it too.
  */
 import type { WireMessage } from '../contracts/apps-api.js';
 import type { EtaRange } from '../gateway/queue-notice.js';
+import { localReplies, type ReplyRelay } from './reply-relay.js';
 
 export interface RunEnd {
   /** The stored assistant message, as the API shows it. */
@@ -56,6 +57,14 @@ export class ChatRun {
     this.followers.clear();
   }
 
+  /** Aborts the run at the user's request; it still ends normally, storing what it had. */
+  stop(): boolean {
+    if (this.ended !== undefined) return false;
+    this.stoppedByUser = true;
+    this.controller.abort(new Error('stopped by the user'));
+    return true;
+  }
+
   /** Live events from now on; call after reading `text` and `queue` for what came before. */
   follow(listener: (event: RunEvent) => void): () => void {
     this.followers.add(listener);
@@ -73,7 +82,10 @@ export class ChatRuns {
   /** Conversations between "may I start?" and start(): a second request must not slip in. */
   private readonly reserved = new Set<string>();
 
-  constructor(private readonly lingerMs = 30_000) {}
+  constructor(
+    private readonly relay: ReplyRelay = localReplies,
+    private readonly lingerMs = 30_000,
+  ) {}
 
   /** The conversation's run: going, or ended less than lingerMs ago. */
   get(conversationId: string): ChatRun | undefined {
@@ -101,6 +113,7 @@ export class ChatRuns {
     this.reserved.delete(conversationId);
     const run = new ChatRun(conversationId, messageId);
     this.runs.set(conversationId, run);
+    this.relay.mirror(run); // before `work` can push anything
     const done = work(run).then(
       (end) => run.end(end),
       // `work` stores its own failures; this is the last resort if storing itself failed.
@@ -122,11 +135,7 @@ export class ChatRuns {
 
   /** Aborts the conversation's run; it still ends normally, storing what it had. */
   stop(conversationId: string): boolean {
-    const run = this.runs.get(conversationId);
-    if (run === undefined || run.ended !== undefined) return false;
-    run.stoppedByUser = true;
-    run.controller.abort(new Error('stopped by the user'));
-    return true;
+    return this.runs.get(conversationId)?.stop() ?? false;
   }
 
   get count(): number {

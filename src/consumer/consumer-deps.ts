@@ -4,8 +4,8 @@
  * `/api` routes the React app at `/` calls. It generates through the gateway's own chat
  * completion use case, so a web-app reply is scheduled, limited and billed like any API
  * request, and keeps its state in src/apps. This file holds what its use cases need: the
- * gateway (to generate), the consumer-side stores of src/apps, the in-memory reply runs
- * and the sign-in limits.
+ * gateway (to generate), the consumer-side stores of src/apps, the reply runs (in memory,
+ * relayed to other gateways) and the sign-in limits.
  */
 import type { Kysely } from 'kysely';
 import type { Apps } from '../apps/apps.js';
@@ -17,6 +17,7 @@ import type { Database } from '../store/schema.js';
 import type { Principal } from '../tenancy/access.js';
 import { operatorTenantId } from '../tenancy/access.js';
 import type { ChatRuns } from './chat-runs.js';
+import type { ReplyRelay } from './reply-relay.js';
 import type { GatewayDeps } from '../gateway/request-context.js';
 
 export interface ConsumerDeps {
@@ -27,6 +28,8 @@ export interface ConsumerDeps {
   conversations: Conversations;
   quotas: Quotas;
   runs: ChatRuns;
+  /** How other gateways see this one's replies, and it theirs (reply-relay.ts). */
+  relay: ReplyRelay;
   /** Failed sign-ins per IP + username. */
   signInLimiter: AttemptLimiter;
   /** Accounts and guest sessions created per IP. */

@@ -63,7 +63,7 @@ export async function openConversation(deps: ConsumerDeps, viewer: EndUser | und
   return {
     conversation: toWireConversation(conversation, await slugOf(deps, conversation.appId)),
     messages: messages.map(toWireMessage),
-    generating: deps.runs.active(conversation.id),
+    generating: deps.runs.active(conversation.id) || (await deps.relay.writing(conversation.id)),
   };
 }
 
@@ -76,7 +76,7 @@ export async function renameConversation(deps: ConsumerDeps, viewer: EndUser | u
 
 export async function deleteConversation(deps: ConsumerDeps, viewer: EndUser | undefined, id: string): Promise<void> {
   const conversation = await ownConversation(deps, requireUser(viewer), id);
-  deps.runs.stop(conversation.id);
+  if (!deps.runs.stop(conversation.id)) await deps.relay.stop(conversation.id);
   await deps.conversations.delete(conversation.id);
 }
 

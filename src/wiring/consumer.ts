@@ -13,13 +13,18 @@ import { EndUsers } from '../apps/end-users.js';
 import { Quotas } from '../apps/quotas.js';
 import { AppDirectory } from '../gateway/app-model.js';
 import { ChatRuns } from '../consumer/chat-runs.js';
+import { RedisReplyRelay } from '../consumer/redis-reply-relay.js';
+import { localReplies, type ReplyRelay } from '../consumer/reply-relay.js';
 import type { ConsumerDeps } from '../consumer/consumer-deps.js';
 import type { GatewayDeps } from '../gateway/request-context.js';
 import type { Store } from '../store/database.js';
+import type { SharedRedis } from '../store/redis.js';
 
 export interface ConsumerOptions {
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  /** The shared Redis (REDIS_URL): replies are then followed across gateways. */
+  redis?: SharedRedis | undefined;
 }
 
 export interface Consumer {
@@ -42,6 +47,7 @@ export async function openConsumer(store: Store, gateway: GatewayDeps, options: 
   }
   const users = new EndUsers(store.db, now);
   await users.pruneSessions();
+  const relay = await openRelay(options);
   const deps: ConsumerDeps = {
     gateway,
     db: store.db,
@@ -49,13 +55,23 @@ export async function openConsumer(store: Store, gateway: GatewayDeps, options: 
     apps,
     conversations,
     quotas: new Quotas(store.db, now),
-    runs: new ChatRuns(),
+    runs: new ChatRuns(relay),
+    relay,
     signInLimiter: new AttemptLimiter({ limit: positive(options.env.SKYLARK_SIGNIN_ATTEMPTS, 5), windowMs: 15 * 60_000 }, now),
     signUpLimiter: new AttemptLimiter({ limit: positive(options.env.SKYLARK_SIGNUPS_PER_IP, 30), windowMs: 60 * 60_000 }, now),
     guestDailyTokens: positive(options.env.SKYLARK_GUEST_DAILY_TOKENS, 2000),
     now,
   };
   return { deps, webRoot: webRoot(options.env) };
+}
+
+async function openRelay(options: ConsumerOptions): Promise<ReplyRelay> {
+  if (options.redis === undefined) return localReplies;
+  const relay = new RedisReplyRelay(options.redis, {
+    onError: (error, what) => options.logger.warn({ err: error }, `${what} failed`),
+  });
+  await relay.start();
+  return relay;
 }
 
 function positive(text: string | undefined, fallback: number): number {
