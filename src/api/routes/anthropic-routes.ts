@@ -14,7 +14,7 @@ import { logIfInternal, toApiError } from '../error-reply.js';
 import type { InFlightRequests } from '../in-flight.js';
 import { principalOf } from '../principal.js';
 import { sendEventStream, type EventFormat } from '../sse.js';
-import { maxWaitOf } from './openai-routes.js';
+import { generationHandler } from './openai-routes.js';
 
 /** A stream that waits this long with nothing to say sends a ping, so proxies and clients keep it open. */
 const heartbeatMs = 10_000;
@@ -39,26 +39,19 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: GatewayDeps,
       return sendAnthropicError(reply, apiError, reply.getHeader('x-request-id') as string | undefined);
     });
 
-    scope.post('/v1/messages', async (request, reply) => {
-      const context = inFlight.begin(reply, principalOf(request));
-      try {
-        context.maxWaitMs = maxWaitOf(request);
-        const clientRequestId = request.headers['x-client-request-id'];
-        if (typeof clientRequestId === 'string' && /^[\w.:-]{1,128}$/.test(clientRequestId)) context.clientRequestId = clientRequestId;
-        const result = await createAnthropicMessage(deps, request.body, context, clientHeadersOf(request));
-        const headers = { ...context.responseHeaders, 'x-request-id': context.requestId, 'request-id': context.requestId };
-        if (result.stream) {
-          await sendEventStream(reply, withHeartbeat(result.chunks), headers, anthropicFormat(context.requestId));
-          return reply;
-        }
-        return reply.headers(headers).send(result.body);
-      } catch (error) {
-        reply.headers({ ...context.responseHeaders, 'x-request-id': context.requestId, 'request-id': context.requestId });
-        throw error;
-      } finally {
-        context.end();
-      }
-    });
+    scope.post(
+      '/v1/messages',
+      generationHandler(
+        deps,
+        inFlight,
+        (gateway, body, context, request) => createAnthropicMessage(gateway, body, context, clientHeadersOf(request)),
+        {
+          format: (context) => anthropicFormat(context.requestId),
+          headers: (context) => ({ 'request-id': context.requestId }),
+          stream: withHeartbeat,
+        },
+      ),
+    );
 
     scope.post('/v1/messages/count_tokens', async (request: FastifyRequest, reply: FastifyReply) => {
       const context = inFlight.begin(reply, principalOf(request));

@@ -9,31 +9,42 @@ import type { InFlightRequests } from '../in-flight.js';
 import { openAIFormat, sendEventStream, type EventFormat } from '../sse.js';
 import { SkylarkError } from '../../core/errors.js';
 
-type UseCaseResult = { stream: true; chunks: AsyncIterable<unknown> } | { stream: false; body: unknown };
+type UseCaseResult<Chunk> = { stream: true; chunks: AsyncIterable<Chunk> } | { stream: false; body: unknown };
+
+/** How one API writes what a generation use case returns. */
+export interface GenerationRoute<Chunk> {
+  /** How streamed events are written (default: OpenAI's `data:` lines and `[DONE]`). */
+  format?: (context: RequestContext) => EventFormat;
+  /** Headers beside `x-request-id` on every answer, errors included. */
+  headers?: (context: RequestContext) => Record<string, string>;
+  /** Wraps the event stream before it is written (a heartbeat, say). */
+  stream?: (chunks: AsyncIterable<Chunk>) => AsyncIterable<Chunk>;
+}
 
 /** Runs one generation use case as a tracked request and sends its JSON or event stream. */
-export function generationHandler(
+export function generationHandler<Chunk>(
   deps: GatewayDeps,
   inFlight: InFlightRequests,
-  useCase: (deps: GatewayDeps, body: unknown, context: RequestContext) => Promise<UseCaseResult>,
-  format: EventFormat = openAIFormat,
+  useCase: (deps: GatewayDeps, body: unknown, context: RequestContext, request: FastifyRequest) => Promise<UseCaseResult<Chunk>>,
+  route: GenerationRoute<Chunk> = {},
 ) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const context = inFlight.begin(reply, principalOf(request));
+    const headers = () => ({ ...context.responseHeaders, 'x-request-id': context.requestId, ...route.headers?.(context) });
     try {
       context.maxWaitMs = maxWaitOf(request);
       const clientRequestId = request.headers['x-client-request-id'];
       if (typeof clientRequestId === 'string' && /^[\w.:-]{1,128}$/.test(clientRequestId)) context.clientRequestId = clientRequestId;
-      const result = await useCase(deps, request.body, context);
-      const headers = { ...context.responseHeaders, 'x-request-id': context.requestId };
+      const result = await useCase(deps, request.body, context, request);
       if (result.stream) {
-        await sendEventStream(reply, result.chunks, headers, format);
+        const chunks = route.stream ? route.stream(result.chunks) : result.chunks;
+        await sendEventStream(reply, chunks, headers(), route.format?.(context) ?? openAIFormat);
         return reply;
       }
-      return reply.headers(headers).send(result.body);
+      return reply.headers(headers()).send(result.body);
     } catch (error) {
       // Errors (429 above all) carry the rate-limit state too; the error handler sends them.
-      reply.headers({ ...context.responseHeaders, 'x-request-id': context.requestId });
+      reply.headers(headers());
       throw error;
     } finally {
       context.end();
@@ -42,13 +53,13 @@ export function generationHandler(
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
-  const generation = (useCase: Parameters<typeof generationHandler>[2]) => generationHandler(deps, inFlight, useCase);
+  const generation = <Chunk>(useCase: Parameters<typeof generationHandler<Chunk>>[2]) => generationHandler(deps, inFlight, useCase);
 
   app.post('/v1/chat/completions', generation(createChatCompletion));
   app.post('/v1/completions', generation(createCompletion));
   app.post(
     '/v1/embeddings',
-    generation(async (...args) => ({ stream: false, body: await createEmbeddings(...args) })),
+    generation(async (gateway, body, context) => ({ stream: false, body: await createEmbeddings(gateway, body, context) })),
   );
 
   /** A waiting request's place in line; only its own tenant may ask. */

@@ -24,7 +24,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: GatewayDeps,
       summary: "Create a model response (OpenAI's Responses API); `stream: true` answers with named server-sent events",
       tags, body: createResponseRequestSchema, errors: [402, 404, 429],
     }),
-    generationHandler(deps, inFlight, createResponse, responsesFormat),
+    generationHandler(deps, inFlight, createResponse, { format: () => responsesFormat }),
   );
 
   app.get('/v1/responses/:id', documented({ summary: 'A stored response', tags, params: id, errors: [404] }), async (request) => {
