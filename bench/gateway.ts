@@ -18,6 +18,7 @@ import { streamLoad } from './lib/stream-load.js';
 import { benchTenantKey, measureAtRate, reportAtRate } from './gateway-billing.js';
 import { fixed, signed, table, thousands } from './lib/stats.js';
 import { metricsMicrosPerRequest } from './metrics-cost.js';
+import { startRedis } from '../test/support/redis.js';
 
 const args = benchArgs({ duration: 8, warmup: 2, quickDuration: 1.5, quickWarmup: 0.75 }, ['log-levels', 'rate', 'sections']);
 const sections = new Set(String(args.values.sections ?? 'shapes,billing').split(','));
@@ -74,7 +75,7 @@ async function measure(via: string, t: LoadTarget, kind: Kind, connections: numb
   return row;
 }
 
-async function startGateway(upstreamUrl: string, dir: string, level: string, metrics = true): Promise<{ proc: Spawned; origin: string }> {
+async function startGateway(upstreamUrl: string, dir: string, level: string, metrics = true, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ proc: Spawned; origin: string }> {
   const config = join(dir, 'skylark.yaml');
   writeFileSync(config, [
     `server: { host: 127.0.0.1, port: 0, metrics: ${metrics} }`,
@@ -88,7 +89,7 @@ async function startGateway(upstreamUrl: string, dir: string, level: string, met
   const log = openSync(join(dir, `gateway-${level}.log`), 'w');
   const proc = spawnNode([join(root, 'bin/skylark.js'), 'serve', '--config', config, '--port', '0', '--data', join(dir, 'data')], {
     core: 0,
-    env: { ...process.env, SKYLARK_ADMIN_KEY: adminKey, SKYLARK_LOG_LEVEL: level },
+    env: { ...process.env, SKYLARK_ADMIN_KEY: adminKey, SKYLARK_LOG_LEVEL: level, ...extraEnv },
     stdout: log,
   });
   closeSync(log);
@@ -215,9 +216,27 @@ async function main(): Promise<void> {
     const plain = await startGateway(upstreamUrl, dir, 'info', false);
     gateway = plain.proc;
     rateRows.push(await measureAtRate('skylark (paid path, metrics off)', paced(plain.origin, 'bench-model', tenantKey), billingRate, args.duration, args.warmup, gateway));
+    const off = rateRows.at(-1)!;
+    // A/B: the same paid path with REDIS_URL set: limits, funds and scheduling (slot leases
+    // and the global line) shared through a real Redis, as N gateways would run.
+    await gateway.stop();
+    const redis = await startRedis();
+    try {
+      const sharedGateway = await startGateway(upstreamUrl, dir, 'info', true, { REDIS_URL: redis.url });
+      gateway = sharedGateway.proc;
+      rateRows.push(await measureAtRate('skylark (paid path, REDIS_URL)', paced(sharedGateway.origin, 'bench-model', tenantKey), billingRate, args.duration, args.warmup, gateway));
+      await gateway.stop();
+      gateway = undefined;
+    } finally {
+      await redis.stop();
+    }
     reportAtRate(rateRows, billingRate);
     const on = rateRows.find((row) => row.via === 'skylark (tenant key, paid path)')!;
-    const off = rateRows.at(-1)!;
+    const shared = rateRows.at(-1)!;
+    console.log(
+      `  (info)   REDIS_URL − in process, paid path: CPU ${signed(shared.cpuPerRequest - on.cpuPerRequest, 3)} ms/request, ` +
+        `p50 ${signed((shared.result.latency.percentile(50) ?? Number.NaN) - (on.result.latency.percentile(50) ?? Number.NaN))} ms`,
+    );
     const p50 = (row: typeof on) => row.result.latency.percentile(50) ?? Number.NaN;
     console.log(
       `  (info)   metrics on − off, paid path: CPU ${signed(on.cpuPerRequest - off.cpuPerRequest, 3)} ms/request, p50 ${signed(p50(on) - p50(off))} ms; ` +
