@@ -121,7 +121,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${nginxMissing}\n`);
     process.exit(1);
   }
-  say(`bench:peers — ${describeMachine()}${canPin ? '' : ' (NOT pinned: no taskset or < 2 CPUs)'}`);
+  const machine = describeMachine(); // before pinning: once pinned, this process sees one core
+  say(`bench:peers — ${machine}${canPin ? '' : ' (NOT pinned: no taskset or < 2 CPUs)'}`);
   say(`${args.duration} s measured per row after ${args.warmup} s warm-up; gateway on core ${gatewayCore}, load generator on core ${loadCore}, upstream on core ${upstreamCore}`);
   pinSelf(loadCore);
   const dir = await mkdtemp(join(tmpdir(), 'skylark-peers-'));
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
   printGoals(goals, say);
   if (json) {
     process.stdout.write(`${JSON.stringify({
-      bench: 'peers', machine: describeMachine(), pinned: canPin, durationSeconds: args.duration, warmupSeconds: args.warmup,
+      bench: 'peers', machine, pinned: canPin, durationSeconds: args.duration, warmupSeconds: args.warmup,
       rows, tinyModel: tiny ?? null, checks, goals,
     }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2)}\n`);
   }
