@@ -5,7 +5,6 @@
  * process (the load generator) share core 1. Run: npm run bench:gateway [-- --quick]
  * [--sections shapes,billing] [--rate N] [--log-levels warn,info]
  */
-import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { benchArgs } from './lib/args.js';
 import { jsonLoad, type LoadResult, type LoadTarget } from './lib/json-load.js';
 import { describeMachine } from './lib/machine.js';
-import { canPin, cpuTimeMs, machineBusyMs, pinSelf, selfCpuMs, spawnNode, waitForLine, waitForOk, type Spawned } from './lib/processes.js';
+import { canPin, cpuTimeMs, machineBusyMs, pinSelf, selfCpuMs, spawnNode, waitForLine, type Spawned } from './lib/processes.js';
+import { startSkylark } from './lib/skylark-gateway.js';
 import { streamLoad } from './lib/stream-load.js';
 import { benchTenantKey, measureAtRate, reportAtRate } from './gateway-billing.js';
 import { fixed, signed, table, thousands } from './lib/stats.js';
@@ -75,27 +75,8 @@ async function measure(via: string, t: LoadTarget, kind: Kind, connections: numb
   return row;
 }
 
-async function startGateway(upstreamUrl: string, dir: string, level: string, metrics = true, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ proc: Spawned; origin: string }> {
-  const config = join(dir, 'skylark.yaml');
-  writeFileSync(config, [
-    `server: { host: 127.0.0.1, port: 0, metrics: ${metrics} }`,
-    'engines:',
-    `  remote: { kind: openai-compatible, baseUrl: ${upstreamUrl} }`,
-    'models:',
-    '  - { id: bench-model, engine: remote, upstreamModel: fake-ok, tier: lite, capabilities: [chat, completions] }',
-    '',
-  ].join('\n'));
-  // The log goes to a file, as under a process manager; a pipe would charge its reading to core 1.
-  const log = openSync(join(dir, `gateway-${level}.log`), 'w');
-  const proc = spawnNode([join(root, 'bin/skylark.js'), 'serve', '--config', config, '--port', '0', '--data', join(dir, 'data')], {
-    core: 0,
-    env: { ...process.env, SKYLARK_ADMIN_KEY: adminKey, SKYLARK_LOG_LEVEL: level, ...extraEnv },
-    stdout: log,
-  });
-  closeSync(log);
-  const origin = await waitForLine(proc, /listening on (http:\/\/[^\s)]+)/);
-  await waitForOk(`${origin}/readyz`);
-  return { proc, origin };
+async function startGateway(upstreamUrl: string, dir: string, level: string, metrics = true, env: NodeJS.ProcessEnv = {}): Promise<{ proc: Spawned; origin: string }> {
+  return startSkylark({ bin: join(root, 'bin/skylark.js'), upstreamUrl, dir, adminKey, core: 0, logLevel: level, metrics, env });
 }
 
 function report(rows: Row[]): void {

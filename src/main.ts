@@ -11,7 +11,7 @@ import { defaultConfig, loadConfigFile, resolveFrom, type LoadedConfig } from '.
 import { createEngine } from './engines/registry.js';
 import type { Engine } from './engines/engine.js';
 import { writeTinyModel } from './engines/gguf/tiny-model.js';
-import { LlamaCppEngine } from './engines/llama-cpp/engine.js';
+import type { LlamaCppEngine } from './engines/llama-cpp/engine.js';
 import { ModelCatalog, type ModelEntry } from './gateway/model-catalog.js';
 import type { ServerDeps } from './api/server-deps.js';
 import type { GatewayDeps, UsageSink } from './gateway/request-context.js';
@@ -75,7 +75,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const engines = new Map<string, Engine>();
   for (const [id, engineConfig] of Object.entries(config.engines)) {
-    engines.set(id, createEngine(id, engineConfig, { resolvePath: (path) => resolveFrom(baseDir, path), env }));
+    engines.set(id, await createEngine(id, engineConfig, { resolvePath: (path) => resolveFrom(baseDir, path), env }));
   }
   const created = Math.floor(Date.now() / 1000);
   const entries: ModelEntry[] = config.models.map((model) => ({
@@ -157,8 +157,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 }
 
 function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
-  if (!(engine instanceof LlamaCppEngine)) return;
-  const described = engine.describe();
+  // By kind, not instanceof: the class is imported only where a llama-cpp engine is configured.
+  if (engine.kind !== 'llama-cpp') return;
+  const described = (engine as LlamaCppEngine).describe();
   for (const entry of entries) {
     if (entry.engine === engine && entry.contextWindow === null && described) entry.contextWindow = described.contextSize;
   }

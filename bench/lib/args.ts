@@ -9,14 +9,19 @@ export interface BenchArgs {
   values: Record<string, string | boolean | undefined>;
 }
 
-/** --quick (about 30 s in all), --duration S, --warmup S, plus any bench-specific string flags. */
-export function benchArgs(defaults: { duration: number; warmup: number; quickDuration: number; quickWarmup: number }, extra: string[] = []): BenchArgs {
+/** --quick (about 30 s in all), --duration S, --warmup S, plus any bench-specific string flags and boolean `switches`. */
+export function benchArgs(
+  defaults: { duration: number; warmup: number; quickDuration: number; quickWarmup: number },
+  extra: string[] = [],
+  switches: string[] = [],
+): BenchArgs {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       ...Object.fromEntries(extra.map((name) => [name, { type: 'string' as const }])),
+      ...Object.fromEntries(switches.map((name) => [name, { type: 'boolean' as const }])),
     },
     strict: true,
   });

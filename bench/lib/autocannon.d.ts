@@ -16,7 +16,7 @@ declare module 'autocannon' {
   }
 
   interface Result {
-    requests: { total: number; average: number };
+    requests: { total: number; average: number; /** Written, including those still in flight at the end. */ sent: number };
     errors: number;
     timeouts: number;
     non2xx: number;

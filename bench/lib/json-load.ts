@@ -17,6 +17,8 @@ export interface LoadTarget {
 export interface LoadResult {
   ok: number;
   failed: number;
+  /** Requests written, answered or not (autocannon drops those in flight when time is up). */
+  sent: number;
   seconds: number;
   latency: Samples;
   /** Streaming only: first content chunk and the `data: [DONE]` event. */
@@ -48,5 +50,5 @@ export async function jsonLoad(target: LoadTarget, connections: number, seconds:
   });
   const result = await instance;
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  return { ok, failed: failed + result.errors, seconds: elapsed, latency };
+  return { ok, failed: failed + result.errors, sent: result.requests.sent, seconds: elapsed, latency };
 }

@@ -25,7 +25,7 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 export async function pacedLoad(target: LoadTarget, rate: number, seconds: number, connections = 256): Promise<PacedResult> {
   const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
-  const result: PacedResult = { ok: 0, failed: 0, seconds, latency: new Samples(), lateness: new Samples(), maxInFlight: 0 };
+  const result: PacedResult = { ok: 0, failed: 0, sent: 0, seconds, latency: new Samples(), lateness: new Samples(), maxInFlight: 0 };
   const interval = 1000 / rate;
   const total = Math.round(rate * seconds);
   let sent = 0;
@@ -72,6 +72,7 @@ export async function pacedLoad(target: LoadTarget, rate: number, seconds: numbe
   };
   tick();
   await allDone;
+  result.sent = sent;
   result.seconds = (now() - began) / 1000;
   await pool.close();
   return result;

@@ -50,13 +50,28 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
+/** How many cores the benchmarks can pin to (each of 0…n-1 is a valid `core`). */
+export const pinnableCores = tasksetPath === undefined ? 0 : cpus.length;
+
+interface SpawnOptions {
+  core?: number;
+  env?: NodeJS.ProcessEnv;
+  /** A file descriptor for the child's stdout (default: discarded). */
+  stdout?: number;
+}
+
 /** Start `node args…` on `core` (taskset execs node, so the pid is node's own). */
-export function spawnNode(args: string[], options: { core?: number; env?: NodeJS.ProcessEnv; /** A file descriptor for the child's stdout (default: discarded). */ stdout?: number }): Spawned {
+export function spawnNode(args: string[], options: SpawnOptions): Spawned {
+  return spawnPinned(process.execPath, args, options);
+}
+
+/** Start any program on `core` (nginx in bench:peers); as with spawnNode, the pid is the program's own. */
+export function spawnPinned(program: string, args: string[], options: SpawnOptions): Spawned {
   const pin = options.core !== undefined && tasksetPath !== undefined;
   if (options.core !== undefined && !pin) warnNoPinning();
   const [command, argv] = pin
-    ? [tasksetPath!, ['-c', String(cpus[options.core!]), process.execPath, ...args]]
-    : [process.execPath, args];
+    ? [tasksetPath!, ['-c', String(cpus[options.core!]), program, ...args]]
+    : [program, args];
   const child: ChildProcess = spawn(command, argv, {
     env: options.env ?? process.env,
     stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
@@ -154,5 +169,16 @@ export function machineBusyMs(): number {
     return ((user! + nice! + system! + irq! + softirq! + steal!) * 1000) / ticksPerSecond;
   } catch {
     return Number.NaN;
+  }
+}
+
+/** Resident set size now and at its peak (VmRSS, VmHWM), in MB; NaN off Linux. */
+export function rssMb(pid: number): { now: number; peak: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return { now: Number.NaN, peak: Number.NaN };
   }
 }

@@ -74,7 +74,7 @@ function once(pool: Pool, target: LoadTarget): Promise<Timing> {
 
 export async function streamLoad(target: LoadTarget, connections: number, seconds: number): Promise<LoadResult> {
   const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
-  const result: LoadResult = { ok: 0, failed: 0, seconds, latency: new Samples(), ttft: new Samples(), done: new Samples() };
+  const result: LoadResult = { ok: 0, failed: 0, sent: 0, seconds, latency: new Samples(), ttft: new Samples(), done: new Samples() };
   const started = process.hrtime.bigint();
   const deadline = started + BigInt(Math.round(seconds * 1e9));
   const loop = async () => {
@@ -92,6 +92,7 @@ export async function streamLoad(target: LoadTarget, connections: number, second
   };
   await Promise.all(Array.from({ length: connections }, loop));
   result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  result.sent = result.ok + result.failed; // each loop awaits its request: none is left in flight
   await pool.close();
   return result;
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { inspectGguf, validateLlamaLoadable, type GgufSummary } from '../engines/gguf/inspect.js';
+// inspect.js pulls in node-llama-cpp: imported by the command that needs it, not by every CLI start.
+import type { GgufSummary } from '../engines/gguf/inspect.js';
 import { writeTinyModel } from '../engines/gguf/tiny-model.js';
 
 /** `skylark model tiny|inspect`: generate the built-in test model, look inside GGUF files. */
@@ -28,6 +29,7 @@ export function registerModelCommands(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .action(async (file: string, options: { json?: boolean }) => {
       const path = resolve(file);
+      const { inspectGguf, validateLlamaLoadable } = await import('../engines/gguf/inspect.js');
       let summary: GgufSummary;
       try {
         summary = await inspectGguf(path);

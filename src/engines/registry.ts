@@ -4,11 +4,7 @@
  */
 import { z } from 'zod';
 import type { Engine } from './engine.js';
-import { AnthropicEngine } from './anthropic/engine.js';
-import { LlamaCppEngine } from './llama-cpp/engine.js';
-import { OpenAICompatibleEngine } from './openai-compatible/engine.js';
 import { gpuPresetNames } from './sim/hardware.js';
-import { SimEngine } from './sim/engine.js';
 
 const llamaCppOptions = z.strictObject({
   kind: z.literal('llama-cpp'),
@@ -81,31 +77,42 @@ export interface EngineFactoryContext {
   env: NodeJS.ProcessEnv;
 }
 
-export function createEngine(id: string, config: EngineConfig, context: EngineFactoryContext): Engine {
+/**
+ * Each kind's code is imported only when a config names it: node-llama-cpp alone is ~36 MB
+ * of a gateway's RSS, which a gateway serving only remote engines never needs.
+ */
+export async function createEngine(id: string, config: EngineConfig, context: EngineFactoryContext): Promise<Engine> {
   switch (config.kind) {
     case 'llama-cpp': {
+      const { LlamaCppEngine } = await import('./llama-cpp/engine.js');
       const { kind: _kind, model, ...rest } = config;
       return new LlamaCppEngine({ id, modelPath: context.resolvePath(model), ...rest });
     }
     case 'openai-compatible': {
-      const { kind: _kind, apiKeyEnv, apiKey, ...rest } = config;
-      const key = apiKey ?? (apiKeyEnv ? context.env[apiKeyEnv] : undefined);
-      if (apiKeyEnv && key === undefined) {
-        throw new Error(`engines.${id}.apiKeyEnv names ${apiKeyEnv}, which is not set in the environment.`);
-      }
+      const { OpenAICompatibleEngine } = await import('./openai-compatible/engine.js');
+      const { kind: _kind, apiKeyEnv: _env, apiKey: _key, ...rest } = config;
+      const key = upstreamKey(id, config, context.env);
       return new OpenAICompatibleEngine({ id, ...rest, ...(key === undefined ? {} : { apiKey: key }) });
     }
     case 'anthropic': {
-      const { kind: _kind, apiKeyEnv, apiKey, ...rest } = config;
-      const key = apiKey ?? (apiKeyEnv ? context.env[apiKeyEnv] : undefined);
-      if (apiKeyEnv && key === undefined) {
-        throw new Error(`engines.${id}.apiKeyEnv names ${apiKeyEnv}, which is not set in the environment.`);
-      }
+      const { AnthropicEngine } = await import('./anthropic/engine.js');
+      const { kind: _kind, apiKeyEnv: _env, apiKey: _key, ...rest } = config;
+      const key = upstreamKey(id, config, context.env);
       return new AnthropicEngine({ id, ...rest, ...(key === undefined ? {} : { apiKey: key }) });
     }
     case 'sim': {
+      const { SimEngine } = await import('./sim/engine.js');
       const { kind: _kind, ...rest } = config;
       return new SimEngine({ id, ...rest });
     }
   }
+}
+
+/** A remote engine's key: given in the config, or read from the environment variable it names. */
+function upstreamKey(id: string, config: { apiKey?: string | undefined; apiKeyEnv?: string | undefined }, env: NodeJS.ProcessEnv): string | undefined {
+  const key = config.apiKey ?? (config.apiKeyEnv ? env[config.apiKeyEnv] : undefined);
+  if (config.apiKeyEnv && key === undefined) {
+    throw new Error(`engines.${id}.apiKeyEnv names ${config.apiKeyEnv}, which is not set in the environment.`);
+  }
+  return key;
 }

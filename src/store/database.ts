@@ -10,7 +10,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteAdapter, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import type { Database } from './schema.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 
@@ -134,7 +133,9 @@ function parseInt8(text: string): number {
 
 const INT8_OID = 20;
 
-function openPostgres(url: string, options: OpenDatabaseOptions): Store {
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Store> {
+  // Imported here: a SQLite-backed gateway never needs the driver (memory, start-up time).
+  const { default: pg } = await import('pg');
   // A per-pool type parser rather than the global pg.types.setTypeParser, so Skylark
   // never changes how some other pg user in the same process reads bigints.
   const types = {

@@ -4,7 +4,7 @@
  * run by their SHA, so a hot path sends a hash, not the script, on every call.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export interface SharedRedis {
   readonly client: Redis;
@@ -16,6 +16,8 @@ export interface SharedRedis {
 export type RedisScript = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
 
 export async function openRedis(url: string, onError: (error: Error) => void = () => {}): Promise<SharedRedis> {
+  // Imported here: only gateways sharing state through REDIS_URL need the client.
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   // Without a listener a connection blip would be an unhandled 'error' event.
   client.on('error', onError);

@@ -109,9 +109,9 @@ describe('SimEngine', () => {
     await expect(engine.embed()).rejects.toMatchObject({ code: 'invalid_request' });
   });
 
-  it('is registered as kind sim, with checked options', () => {
+  it('is registered as kind sim, with checked options', async () => {
     const context = { resolvePath: (path: string) => path, env: {} };
-    const engine = createEngine('s1', engineConfigSchema.parse({ kind: 'sim', preset: '70b-4xh100', slots: 64, timeScale: 0.1 }), context);
+    const engine = await createEngine('s1', engineConfigSchema.parse({ kind: 'sim', preset: '70b-4xh100', slots: 64, timeScale: 0.1 }), context);
     expect(engine).toBeInstanceOf(SimEngine);
     expect(engine.kind).toBe('sim');
     expect(engine.capacity()).toMatchObject({ slots: 64, busy: 0 });
