@@ -7,6 +7,7 @@ import { logIfInternal, sendError, toApiError } from './error-reply.js';
 import { InFlightRequests } from './in-flight.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
+import { registerMediaRoutes } from './routes/media-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAdminBillingRoutes } from './routes/admin-billing-routes.js';
 import { registerAdminTenancyRoutes } from './routes/admin-tenancy-routes.js';
@@ -65,6 +66,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
   app.register(async (routes) => {
     registerHealthRoutes(routes, options.deps);
     registerOpenAIRoutes(routes, options.deps, inFlight);
+    registerMediaRoutes(routes, options.deps, inFlight);
     registerTenantRoutes(routes, options.deps);
     registerAdminRoutes(routes, options.deps, inFlight);
     registerAdminTenancyRoutes(routes, options.deps);

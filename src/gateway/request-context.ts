@@ -36,7 +36,7 @@ export interface UsageSink {
 export interface UsageEntry {
   requestId: string;
   model: string;
-  endpoint: 'chat.completions' | 'completions' | 'embeddings';
+  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'images.generations' | 'audio.speech' | 'audio.transcriptions';
   usage: Usage;
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;
