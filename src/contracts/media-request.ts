@@ -42,3 +42,14 @@ export const transcriptionFieldsSchema = z.object({
   temperature: z.coerce.number().min(0).max(1).optional(),
 });
 export type TranscriptionFields = z.infer<typeof transcriptionFieldsSchema>;
+
+/** The web app's image request (/api/media/images): one image from a model with `images`. */
+export const webImageBody = z.strictObject({
+  model: z.string().min(1),
+  prompt: z.string().trim().min(1).max(4000),
+});
+
+/** The web app's "play" (/api/media/speech): an answer read aloud by the first speech model. */
+export const webSpeechBody = z.strictObject({
+  text: z.string().trim().min(1).max(4096),
+});

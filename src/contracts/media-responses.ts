@@ -24,3 +24,11 @@ export interface TranscriptionVerboseJson {
   segments?: readonly Record<string, unknown>[];
   usage: { type: 'duration'; seconds: number };
 }
+
+/** GET /api/media/models: what the web app may offer beside chat. */
+export interface WireMediaModels {
+  /** Models that draw images, for the composer's "answer as image". */
+  images: string[];
+  /** The model that reads answers aloud, or null when none is served. */
+  speech: string | null;
+}

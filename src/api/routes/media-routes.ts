@@ -2,7 +2,6 @@
  * Images, speech and transcription (OpenAI's routes). Each runs as a tracked request, like
  * the generation routes: a client that leaves aborts it, shutdown waits for it.
  */
-import { once } from 'node:events';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SkylarkError } from '../../core/errors.js';
@@ -12,6 +11,7 @@ import { createSpeech } from '../../gateway/speech.js';
 import { createTranscription, type AudioUpload } from '../../gateway/transcription.js';
 import type { InFlightRequests } from '../in-flight.js';
 import { principalOf } from '../principal.js';
+import { sendBytes } from '../send-bytes.js';
 
 /** OpenAI's own limit on an uploaded audio file. */
 const maxAudioBytes = 25 * 1024 * 1024;
@@ -97,27 +97,4 @@ async function readForm(request: FastifyRequest): Promise<{ fields: Record<strin
     throw error;
   }
   return { fields, file };
-}
-
-/**
- * Writes bytes as they come, honouring backpressure. An error midway cuts the connection
- * (the status has gone out): the client sees a truncated body, not a wrong file.
- */
-async function sendBytes(reply: FastifyReply, contentType: string, chunks: AsyncIterable<Uint8Array>, headers: Record<string, string>): Promise<void> {
-  const raw = reply.raw;
-  reply.hijack();
-  raw.writeHead(200, { 'content-type': contentType, 'transfer-encoding': 'chunked', ...headers });
-  try {
-    for await (const chunk of chunks) {
-      if (raw.destroyed) {
-        // Let 'close' abort the request first, so metering bills it as aborted.
-        if (!raw.closed) await once(raw, 'close');
-        break;
-      }
-      if (!raw.write(chunk)) await Promise.race([once(raw, 'drain'), once(raw, 'close')]);
-    }
-    raw.end();
-  } catch {
-    raw.destroy();
-  }
 }
