@@ -7,6 +7,8 @@ import { inflateSync } from 'node:zlib';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wavDurationMs, wavFile } from '../src/core/wav.js';
+import type { Engine } from '../src/engines/engine.js';
+import { ModelCatalog, type ModelEntry } from '../src/gateway/model-catalog.js';
 import { fakeAudioChunks, fakeDurationSeconds, fakePngBase64, fakeTranscript, startFakeMediaUpstream, type FakeMediaUpstream } from './support/fake-media-upstream.js';
 import { expectOpenAI } from './support/openapi-schemas.js';
 import { startTestPlatform, testAdminKey, type TestPlatform } from './support/platform.js';
@@ -32,6 +34,7 @@ beforeAll(async () => {
     engines: {
       sim: { kind: 'sim', slots: 2, timeScale: 0.01 },
       remote: { kind: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-upstream-media' },
+      narrow: { kind: 'openai-compatible', baseUrl: upstream.url, maxConnections: 1 },
     },
     models: [
       { id: 'sim-media', engine: 'sim', capabilities: media },
@@ -39,6 +42,8 @@ beforeAll(async () => {
       { id: 'remote-media', engine: 'remote', upstreamModel: 'fake-media', capabilities: media },
       { id: 'remote-broken', engine: 'remote', upstreamModel: 'fake-media-500', capabilities: media },
       { id: 'remote-busy', engine: 'remote', upstreamModel: 'fake-media-429', capabilities: media },
+      { id: 'narrow-held', engine: 'narrow', upstreamModel: 'fake-media-held', capabilities: media },
+      { id: 'narrow-media', engine: 'narrow', upstreamModel: 'fake-media', capabilities: media },
     ],
   });
   for (const model of ['sim-media', 'remote-media', 'remote-broken']) {
@@ -244,8 +249,61 @@ describe('media through an OpenAI-compatible upstream', () => {
     expect(await balanceOf(payingTenant)).toBe(before);
   });
 
+  it('is scheduled like other work: waits for a free slot, its place visible, then runs', async () => {
+    // The held speech takes the engine's one connection until the fake lets it finish.
+    const held = await fetch(`${sky.baseURL}/audio/speech`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'narrow-held', voice: 'alloy', input: 'hold on' }),
+    });
+    expect(held.status).toBe(200);
+    const reader = held.body!.getReader();
+    expect(Buffer.from((await reader.read()).value!)).toEqual(fakeAudioChunks[0]);
+    const waiting = sky.client.images.generate({ model: 'narrow-media', prompt: 'next' }, { headers: { 'X-Client-Request-Id': 'media-waits' } }).withResponse();
+    await expect
+      .poll(async () => (await sky.request('/v1/queue/media-waits')).status, { timeout: 10_000 })
+      .toBe(200);
+    expect(await (await sky.request('/v1/queue/media-waits')).json()).toMatchObject({ status: 'waiting', position: 1 });
+    upstream.releaseHeld();
+    let rest = Buffer.alloc(0);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest = Buffer.concat([rest, chunk.value]);
+    expect(rest).toEqual(Buffer.concat(fakeAudioChunks.slice(1)));
+    const { data, response } = await waiting;
+    expect(data.data).toHaveLength(1);
+    expect(Number(response.headers.get('x-skylark-queue-ms'))).toBeGreaterThan(0);
+  });
+
+  it('bills speech the client leaves midway as aborted, for its whole input (the upstream has made it)', async () => {
+    const controller = new AbortController();
+    const held = await fetch(`${sky.baseURL}/audio/speech`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'narrow-held', voice: 'alloy', input: 'goodbye' }),
+      signal: controller.signal,
+    });
+    const requestId = held.headers.get('x-request-id')!;
+    await held.body!.getReader().read();
+    controller.abort();
+    const row = () => sky.platform.store.db.selectFrom('usage_records').selectAll().where('request_id', '=', requestId).executeTakeFirst();
+    await expect.poll(row, { timeout: 10_000 }).toBeDefined();
+    expect(await row()).toMatchObject({ status: 'aborted', unit_kind: 'speech_char', units: 7 });
+    upstream.releaseHeld();
+  });
+
   it('keeps the ledger consistent', async () => {
     const verify = await sky.request('/admin/ledger/verify');
     expect(await verify.json()).toMatchObject({ ok: true, problems: [] });
+  });
+});
+
+describe('the catalog', () => {
+  it('refuses at start a model declaring a media capability its engine cannot serve', () => {
+    const textOnly = { id: 'local', kind: 'llama-cpp' } as Engine;
+    const entry = (capabilities: ModelEntry['capabilities']): ModelEntry => ({
+      id: 'm', family: 'f', tier: 't', capabilities, contextWindow: null, engine: textOnly, replicas: [textOnly],
+      fallbacks: [], engineModel: 'm', ownedBy: 'o', created: 0,
+    });
+    expect(() => new ModelCatalog([entry(['chat', 'speech'])])).toThrow("models: 'm' declares speech, but its engine 'local' (llama-cpp) cannot serve speech.");
+    expect(() => new ModelCatalog([entry(['chat'])])).not.toThrow();
   });
 });

@@ -17,6 +17,8 @@ export interface MediaRecord {
 export interface FakeMediaUpstream {
   url: string;
   requests: MediaRecord[];
+  /** Speech for `fake-media-held` sends its first chunk, then waits for this. */
+  releaseHeld(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ const contentTypes: Record<string, string> = { mp3: 'audio/mpeg', wav: 'audio/wa
 
 export async function startFakeMediaUpstream(): Promise<FakeMediaUpstream> {
   const requests: MediaRecord[] = [];
+  let releaseHeld = () => {};
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -61,8 +64,9 @@ export async function startFakeMediaUpstream(): Promise<FakeMediaUpstream> {
     }
     if (req.method === 'POST' && path === '/audio/speech') {
       res.writeHead(200, { 'content-type': contentTypes[String(body.response_format ?? 'mp3')] ?? 'application/octet-stream' });
-      for (const chunk of fakeAudioChunks) {
+      for (const [index, chunk] of fakeAudioChunks.entries()) {
         res.write(chunk);
+        if (index === 0 && body.model === 'fake-media-held') await new Promise<void>((resolve) => (releaseHeld = resolve));
         await new Promise((resolve) => setImmediate(resolve));
       }
       return res.end();
@@ -88,6 +92,7 @@ export async function startFakeMediaUpstream(): Promise<FakeMediaUpstream> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    releaseHeld: () => releaseHeld(),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
