@@ -8,7 +8,7 @@ import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export interface SpeechAnswer {
   contentType: string;
-  /** The audio; reading it to the end settles the request's usage before the last byte goes out. */
+  /** The audio; it ends only once the request's usage row has committed. */
   audio: AsyncIterable<Uint8Array>;
 }
 
