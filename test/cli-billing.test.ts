@@ -134,6 +134,18 @@ describe.each(['sqlite', 'postgres'] as const)('skylark admin commands on %s', (
     expect(tenants.stdout).toMatch(new RegExp(`${tenantId}\\s+Acme Corp\\s+active\\s+priority\\s+0\\.000000 CNY`));
   });
 
+  it('prices media: per image unit, per 1M speech characters, per audio minute', async () => {
+    const [set, bad] = await Promise.all([
+      cli('price', 'set', 'sim-voice', '--input', '0', '--output', '0', '--image', '0.14', '--speech-chars', '105', '--audio-minute', '0.042', '--json'),
+      cli('price', 'set', 'sim-voice', '--input', '0', '--output', '0', '--image', 'cheap'),
+    ]);
+    expect(json(set)).toMatchObject({ modelId: 'sim-voice', imageMicros: 140_000, speechPerMCharsMicros: 105_000_000, audioPerMinuteMicros: 42_000, image: '0.140000', speechChars: '105.000000', audioMinute: '0.042000' });
+    expectInputError(bad, /--image/);
+    const table = await cli('price', 'list', '--model', 'sim-voice');
+    expect(table.stdout).toMatch(/IMAGE\s+SPEECH\/1M CHARS\s+AUDIO\/MIN/);
+    expect(table.stdout).toMatch(/0\.140000\s+105\.000000\s+0\.042000/);
+  });
+
   it('tops up, redeems a code once, and reports the balance', async () => {
     const [topup, code, badAmount, seeded] = await Promise.all([
       cli('topup', tenantId, '100', '--ref', 'invoice-42', '--json'),

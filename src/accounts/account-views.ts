@@ -74,6 +74,12 @@ export function priceView(p: Price): PriceObject {
     ...ratesView(p.inputPerMMicros, p.cachedInputPerMMicros, p.outputPerMMicros),
     batch_discount_pct: p.batchDiscountPct,
     tiers: p.tiers.map((t) => ({ up_to_prompt_tokens: t.upToPromptTokens, ...ratesView(t.input, t.cachedInput, t.output) })),
+    image: formatMicros(p.imageMicros ?? 0),
+    image_micros: p.imageMicros ?? 0,
+    speech_chars: formatMicros(p.speechPerMCharsMicros ?? 0),
+    speech_chars_micros: p.speechPerMCharsMicros ?? 0,
+    audio_minute: formatMicros(p.audioPerMinuteMicros ?? 0),
+    audio_minute_micros: p.audioPerMinuteMicros ?? 0,
     effective_from: seconds(p.effectiveFrom),
     created_at: seconds(p.createdAt),
   };

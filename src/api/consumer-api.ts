@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ConsumerDeps } from '../consumer/consumer-deps.js';
 import { attachEndUser } from './end-user-session.js';
 import { registerAppRoutes } from './routes/app-routes.js';
+import { registerAppMediaRoutes } from './routes/app-media-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerConversationRoutes } from './routes/conversation-routes.js';
 
@@ -23,6 +24,7 @@ export function registerConsumerApi(app: FastifyInstance, options: ConsumerApiOp
     registerAuthRoutes(scope, options.deps);
     registerAppRoutes(scope, options.deps);
     registerConversationRoutes(scope, options.deps);
+    registerAppMediaRoutes(scope, options.deps);
   });
   // Replies are not HTTP requests, so the server's in-flight drain does not see them.
   app.addHook('preClose', async () => {

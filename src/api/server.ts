@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerResponsesRoutes } from './routes/responses-routes.js';
+import { registerMediaRoutes } from './routes/media-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAdminBillingRoutes } from './routes/admin-billing-routes.js';
 import { registerAdminTenancyRoutes } from './routes/admin-tenancy-routes.js';
@@ -78,6 +79,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     registerOpenAIRoutes(routes, options.deps, inFlight);
     registerAnthropicRoutes(routes, options.deps, inFlight);
     registerResponsesRoutes(routes, options.deps, inFlight);
+    registerMediaRoutes(routes, options.deps, inFlight);
     registerTenantRoutes(routes, options.deps);
     registerAdminRoutes(routes, options.deps, inFlight);
     registerAdminTenancyRoutes(routes, options.deps);

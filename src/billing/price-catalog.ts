@@ -16,6 +16,10 @@ export interface NewPrice {
   outputPerMMicros: number;
   batchDiscountPct?: number;
   tiers?: readonly PriceTier[];
+  /** Media rates (default 0): per image unit, per 1M speech characters, per audio minute. */
+  imageMicros?: number;
+  speechPerMCharsMicros?: number;
+  audioPerMinuteMicros?: number;
   /** Epoch ms; default now. A future time schedules the change. */
   effectiveFrom?: number;
 }
@@ -48,6 +52,9 @@ export class PriceCatalog {
         tiers: JSON.stringify(input.tiers ?? []),
         effective_from: input.effectiveFrom ?? now,
         created_at: now,
+        image_micros: input.imageMicros ?? 0,
+        speech_per_m_chars_micros: input.speechPerMCharsMicros ?? 0,
+        audio_per_minute_micros: input.audioPerMinuteMicros ?? 0,
       };
       // unique(model_id, version) turns a lost race into a conflict; take the next number.
       const inserted = await this.db
@@ -114,11 +121,15 @@ export function toPrice(row: Selectable<PricesTable>): Price {
     tiers: JSON.parse(row.tiers) as PriceTier[],
     effectiveFrom: Number(row.effective_from),
     createdAt: Number(row.created_at),
+    imageMicros: Number(row.image_micros ?? 0),
+    speechPerMCharsMicros: Number(row.speech_per_m_chars_micros ?? 0),
+    audioPerMinuteMicros: Number(row.audio_per_minute_micros ?? 0),
   };
 }
 
 function validate(input: NewPrice): void {
   const money = [input.inputPerMMicros, input.cachedInputPerMMicros, input.outputPerMMicros];
+  money.push(input.imageMicros ?? 0, input.speechPerMCharsMicros ?? 0, input.audioPerMinuteMicros ?? 0);
   for (const tier of input.tiers ?? []) money.push(tier.input, tier.cachedInput, tier.output);
   if (!money.every((m) => Number.isSafeInteger(m) && m >= 0)) {
     throw new RangeError(`prices of ${input.modelId} must be non-negative integer micros`);

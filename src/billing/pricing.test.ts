@@ -85,3 +85,26 @@ describe('micros conversions', () => {
     expect(formatMicros(300_000)).toBe('0.300000');
   });
 });
+
+describe('media costs', () => {
+  const rates: PriceRates = { ...pro, imageMicros: 140_000, speechPerMCharsMicros: 15_000_000, audioPerMinuteMicros: 6_000 };
+  const zero = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 };
+
+  it('charges media by their units, never by tokens, and without batch discount', () => {
+    expect(costMicros(rates, { ...zero, promptTokens: 1000, media: { kind: 'image', units: 2 } }, { batch: true })).toBe(280_000);
+    // 3 chars × 15 per 1M = 45 micros; 1 char = 15.
+    expect(costMicros(rates, { ...zero, media: { kind: 'speech_char', units: 3 } })).toBe(45);
+    // 1 s of 6000 per minute = 100 micros.
+    expect(costMicros(rates, { ...zero, media: { kind: 'audio_second', units: 1 } })).toBe(100);
+  });
+
+  it('rounds half-up once, and a model without media rates charges nothing for them', () => {
+    const odd: PriceRates = { ...pro, speechPerMCharsMicros: 1_500_000, audioPerMinuteMicros: 90 };
+    expect(costMicros(odd, { ...zero, media: { kind: 'speech_char', units: 1 } })).toBe(2); // 1.5 → 2
+    expect(costMicros(odd, { ...zero, media: { kind: 'speech_char', units: 333 } })).toBe(500); // 499.5 → 500
+    expect(costMicros(odd, { ...zero, media: { kind: 'audio_second', units: 1 } })).toBe(2); // 1.5 → 2
+    expect(costMicros(odd, { ...zero, media: { kind: 'audio_second', units: 10 } })).toBe(15);
+    expect(costMicros(pro, { ...zero, media: { kind: 'image', units: 5 } })).toBe(0);
+    expect(() => costMicros(rates, { ...zero, media: { kind: 'image', units: -1 } })).toThrow(RangeError);
+  });
+});

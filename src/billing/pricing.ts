@@ -3,7 +3,7 @@
  * tokens × rate can pass 2^53 for long prompts at high rates, and a float would
  * round differently on different replicas. Rounding happens once, at the end.
  */
-import type { Usage } from '../core/usage.js';
+import type { MediaUnits, Usage } from '../core/usage.js';
 import type { Currency } from '../store/schema.js';
 
 /** One prompt-length tier: applies while promptTokens ≤ upToPromptTokens (null = no upper bound). */
@@ -24,6 +24,12 @@ export interface PriceRates {
   batchDiscountPct: number;
   /** Ascending by upToPromptTokens; empty = the flat rates above apply to every length. */
   tiers: readonly PriceTier[];
+  /** Micros per image unit (one standard-quality image of up to 1024×1024; see images.ts); 0 or absent = free. */
+  imageMicros?: number;
+  /** Micros per 1,000,000 input characters of speech synthesis. */
+  speechPerMCharsMicros?: number;
+  /** Micros per minute of transcribed audio (charged by the second). */
+  audioPerMinuteMicros?: number;
 }
 
 /** A price version as stored in the catalog. */
@@ -60,6 +66,7 @@ export function ratesFor(price: PriceRates, promptTokens: number): { input: numb
  * times (100 − batchDiscountPct)/100 for batch requests, rounded half-up once.
  */
 export function costMicros(price: PriceRates, usage: Usage, options: CostOptions = {}): number {
+  if (usage.media !== undefined) return mediaCostMicros(price, usage.media);
   const prompt = checkCount('promptTokens', usage.promptTokens);
   const cached = checkCount('cachedPromptTokens', usage.cachedPromptTokens);
   const completion = checkCount('completionTokens', usage.completionTokens);
@@ -74,6 +81,23 @@ export function costMicros(price: PriceRates, usage: Usage, options: CostOptions
   const denominator = PER * 100n;
   // Half-up on a non-negative numerator: floor((n + d/2) / d); d is even, so d/2 is exact.
   const cost = (numerator + denominator / 2n) / denominator;
+  if (cost > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`cost ${cost} micros exceeds 2^53`);
+  return Number(cost);
+}
+
+/**
+ * A media request's cost: units × the unit's rate, the rate divided by what it is quoted
+ * per (1 image; 1M characters; 60 seconds), rounded half-up once. No batch discount.
+ */
+export function mediaCostMicros(price: PriceRates, media: MediaUnits): number {
+  const units = BigInt(checkCount('media.units', media.units));
+  const [rate, per] =
+    media.kind === 'image'
+      ? [price.imageMicros ?? 0, 1n]
+      : media.kind === 'speech_char'
+        ? [price.speechPerMCharsMicros ?? 0, PER]
+        : [price.audioPerMinuteMicros ?? 0, 60n];
+  const cost = per === 1n ? units * BigInt(rate) : (units * BigInt(rate) * 2n + per) / (per * 2n);
   if (cost > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`cost ${cost} micros exceeds 2^53`);
   return Number(cost);
 }

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
-import type { Usage } from '../core/usage.js';
+import type { MediaUnits, Usage } from '../core/usage.js';
 import type { Funds, FundsAccount } from './funds.js';
 import { keySpendSince, utcMonth } from './key-spend.js';
 import type { Ledger } from './ledger.js';
@@ -24,6 +24,8 @@ export interface HoldRequest {
   promptTokensEstimate: number;
   /** The most completion tokens the request may produce. */
   maxCompletionTokens: number;
+  /** A media request: the most units it can be billed (it is priced by these, not by tokens). */
+  media?: MediaUnits;
 }
 
 export interface Served {
@@ -67,6 +69,7 @@ export class LedgerBilling {
           promptTokens: request.promptTokensEstimate,
           cachedPromptTokens: 0,
           completionTokens: request.maxCompletionTokens,
+          ...(request.media === undefined ? {} : { media: request.media }),
         })
       : 0;
     // The operator has no balance to protect: its requests are only settled.

@@ -42,12 +42,12 @@ export interface SettleReport {
   duplicates: string[];
 }
 
-/** Rows per statement: 15 parameters a row stays well under SQLite's 32,766 and PG's 65,535. */
+/** Rows per statement: 18 parameters a row stays well under SQLite's 32,766 and PG's 65,535. */
 const CHUNK = 500;
 
 /** Throws on a settlement that no database could accept; call before queueing one. */
 export function checkSettlement(s: Settlement): void {
-  const counts = [s.usage.promptTokens, s.usage.cachedPromptTokens, s.usage.completionTokens, s.costMicros];
+  const counts = [s.usage.promptTokens, s.usage.cachedPromptTokens, s.usage.completionTokens, s.costMicros, s.usage.media?.units ?? 0];
   if (!counts.every((n) => Number.isSafeInteger(n) && n >= 0)) {
     throw new RangeError(`settlement ${s.requestId}: tokens and costMicros must be non-negative integers`);
   }
@@ -93,6 +93,8 @@ export async function settleBatch(
           status: s.status,
           batch: s.batch === true ? 1 : 0,
           created_at: s.createdAt ?? now,
+          units: s.usage.media?.units ?? 0,
+          unit_kind: s.usage.media?.kind ?? null,
         })),
       )
       .onConflict((oc) => oc.column('request_id').doNothing())

@@ -38,8 +38,9 @@ export async function settleOnSqlite(
 function prepare(sqlite: SqliteDatabase.Database): Settle {
   const insertUsage = sqlite.prepare(
     `insert into usage_records (request_id, tenant_id, api_key_id, endpoint_id, model_id, replica_id, prompt_tokens,
-       cached_tokens, completion_tokens, price_id, cost_micros, queue_ms, generation_ms, status, batch, created_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       cached_tokens, completion_tokens, price_id, cost_micros, queue_ms, generation_ms, status, batch, created_at,
+       units, unit_kind)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      on conflict (request_id) do nothing returning request_id`,
   );
   const insertLedger = sqlite.prepare(`insert into ledger_entries (tenant_id, kind, amount_micros, ref, created_at) values (?, 'usage', ?, ?, ?)`);
@@ -55,6 +56,7 @@ function prepare(sqlite: SqliteDatabase.Database): Settle {
         s.requestId, s.tenantId, s.apiKeyId ?? null, s.endpointId ?? null, s.modelId, s.replicaId ?? null,
         s.usage.promptTokens, s.usage.cachedPromptTokens, s.usage.completionTokens, s.priceId, s.costMicros,
         Math.round(s.queueMs ?? 0), Math.round(s.generationMs ?? 0), s.status, s.batch === true ? 1 : 0, createdAt,
+        s.usage.media?.units ?? 0, s.usage.media?.kind ?? null,
       );
       // No row back: settled before, or earlier in this very batch.
       if (row === undefined) {

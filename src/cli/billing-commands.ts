@@ -49,14 +49,20 @@ const priceView = (p: Price) => ({
   input: formatMicros(p.inputPerMMicros),
   cachedInput: formatMicros(p.cachedInputPerMMicros),
   output: formatMicros(p.outputPerMMicros),
+  image: formatMicros(p.imageMicros ?? 0),
+  speechChars: formatMicros(p.speechPerMCharsMicros ?? 0),
+  audioMinute: formatMicros(p.audioPerMinuteMicros ?? 0),
   effectiveFrom: iso(p.effectiveFrom),
   createdAt: iso(p.createdAt),
 });
 
 const priceTable = (prices: readonly Price[]) =>
   formatTable(
-    ['model', 'version', 'currency', 'input/1M', 'cached/1M', 'output/1M', 'batch off', 'tiers', 'effective from'],
-    prices.map(priceView).map((p) => [p.modelId, p.version, p.currency, p.input, p.cachedInput, p.output, `${p.batchDiscountPct}%`, p.tiers.length || '-', p.effectiveFrom]),
+    ['model', 'version', 'currency', 'input/1M', 'cached/1M', 'output/1M', 'batch off', 'tiers', 'image', 'speech/1M chars', 'audio/min', 'effective from'],
+    prices.map(priceView).map((p) => [
+      p.modelId, p.version, p.currency, p.input, p.cachedInput, p.output, `${p.batchDiscountPct}%`, p.tiers.length || '-',
+      p.image, p.speechChars, p.audioMinute, p.effectiveFrom,
+    ]),
   );
 
 interface PriceSetOptions extends CommonOptions {
@@ -65,6 +71,9 @@ interface PriceSetOptions extends CommonOptions {
   cachedInput?: string;
   batchDiscount: string;
   currency: string;
+  image?: string;
+  speechChars?: string;
+  audioMinute?: string;
   effectiveFrom?: string;
 }
 
@@ -78,6 +87,9 @@ function registerPriceCommands(program: Command): void {
     .option('--cached-input <amount>', 'per 1M cached prompt tokens (default: 20% of --input)')
     .option('--batch-discount <pct>', 'percent off batch requests', '50')
     .option('--currency <currency>', 'CNY|USD', 'CNY')
+    .option('--image <amount>', 'per image unit: a standard image up to 1024x1024 (larger or hd ones count more)')
+    .option('--speech-chars <amount>', 'per 1M characters of speech input')
+    .option('--audio-minute <amount>', 'per minute of transcribed audio (charged by the second)')
     .option('--effective-from <iso>', 'when this version applies (default: now)')
     .action(
       handled(async (modelId: string, options: PriceSetOptions) => {
@@ -90,6 +102,9 @@ function registerPriceCommands(program: Command): void {
             options.cachedInput === undefined ? defaultCachedInputMicros(inputPerMMicros) : parseAmount('--cached-input', options.cachedInput, { allowZero: true }),
           outputPerMMicros: parseAmount('--output', options.output, { allowZero: true }),
           batchDiscountPct: parseInteger('--batch-discount', options.batchDiscount, { min: 0, max: 100 }),
+          ...(options.image !== undefined ? { imageMicros: parseAmount('--image', options.image, { allowZero: true }) } : {}),
+          ...(options.speechChars !== undefined ? { speechPerMCharsMicros: parseAmount('--speech-chars', options.speechChars, { allowZero: true }) } : {}),
+          ...(options.audioMinute !== undefined ? { audioPerMinuteMicros: parseAmount('--audio-minute', options.audioMinute, { allowZero: true }) } : {}),
           ...(options.effectiveFrom !== undefined ? { effectiveFrom: parseTime('--effective-from', options.effectiveFrom) } : {}),
         };
         const created = await withStore(options, (store) => new PriceCatalog(store.db).setPrice(input));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { engineConfigSchema } from '../engines/registry.js';
 
-const capability = z.enum(['chat', 'completions', 'embeddings', 'tools', 'vision', 'json_schema']);
+const capability = z.enum(['chat', 'completions', 'embeddings', 'tools', 'vision', 'json_schema', 'images', 'speech', 'transcription']);
 
 const byteSize = z.union([
   z.number().int().min(1024),

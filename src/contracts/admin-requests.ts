@@ -85,6 +85,9 @@ export const setPriceBody = z.strictObject({
   output: decimalAmount.meta({ description: 'Per 1M completion tokens, in currency units.' }),
   batch_discount_pct: z.int().min(0).max(100).optional().meta({ description: 'Percent off batch requests (default 0).' }),
   tiers: z.array(priceTier).max(16).optional().meta({ description: 'Prompt-length tiers, ascending; the last may be unbounded.' }),
+  image: decimalAmount.optional().meta({ description: 'Per image unit (a standard image up to 1024×1024; larger or hd ones count more), in currency units (default 0).' }),
+  speech_chars: decimalAmount.optional().meta({ description: 'Per 1M characters of speech input, in currency units (default 0).' }),
+  audio_minute: decimalAmount.optional().meta({ description: 'Per minute of transcribed audio (charged by the second), in currency units (default 0).' }),
   effective_from: unixSeconds.optional().meta({ description: 'When this version applies, Unix seconds (default now; a future time schedules it).' }),
 });
 

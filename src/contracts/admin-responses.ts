@@ -74,6 +74,12 @@ export const priceObject = z.object({
   ...rates,
   batch_discount_pct: z.int(),
   tiers: z.array(z.object({ up_to_prompt_tokens: z.int().nullable(), ...rates })),
+  image: z.string().meta({ description: 'Per image unit, currency units.' }),
+  image_micros: z.int(),
+  speech_chars: z.string().meta({ description: 'Per 1M speech input characters, currency units.' }),
+  speech_chars_micros: z.int(),
+  audio_minute: z.string().meta({ description: 'Per minute of transcribed audio, currency units.' }),
+  audio_minute_micros: z.int(),
   effective_from: seconds,
   created_at: seconds,
 });

@@ -84,7 +84,9 @@ export interface EmbeddingList {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
-export type ModelCapability = 'chat' | 'completions' | 'embeddings' | 'tools' | 'vision' | 'json_schema';
+export type ModelCapability =
+  | 'chat' | 'completions' | 'embeddings' | 'tools' | 'vision' | 'json_schema'
+  | 'images' | 'speech' | 'transcription';
 
 export interface WireModel {
   id: string;

@@ -127,6 +127,72 @@ export interface EmbeddingResult {
   promptTokens: number;
 }
 
+/** The formats speech can be asked in (OpenAI's `response_format`). */
+export type SpeechFormat = 'mp3' | 'opus' | 'aac' | 'flac' | 'wav' | 'pcm';
+export type TranscriptionFormat = 'json' | 'text' | 'verbose_json';
+
+interface MediaRequestBase {
+  /** The engine's own model name. */
+  model: string;
+  signal: AbortSignal;
+  requestId: string;
+  user?: string;
+}
+
+export interface ImageRequest extends MediaRequestBase {
+  prompt: string;
+  n: number;
+  /** `WIDTHxHEIGHT` or `auto`; absent = the model's default. */
+  size?: string;
+  quality?: string;
+  style?: string;
+  responseFormat?: 'url' | 'b64_json';
+}
+
+export interface GeneratedImage {
+  /** One of the two, as asked (or as the model answers). */
+  b64Json?: string;
+  url?: string;
+  revisedPrompt?: string;
+}
+
+export interface ImageResult {
+  images: GeneratedImage[];
+}
+
+export interface SpeechRequest extends MediaRequestBase {
+  input: string;
+  voice: string;
+  format: SpeechFormat;
+  speed?: number;
+  instructions?: string;
+}
+
+export interface SpeechResult {
+  contentType: string;
+  /** The audio as it arrives: an upstream's bytes are passed on without buffering the whole file. */
+  audio: AsyncIterable<Uint8Array>;
+}
+
+export interface TranscriptionRequest extends MediaRequestBase {
+  audio: Uint8Array;
+  filename: string;
+  mimeType?: string;
+  format: TranscriptionFormat;
+  language?: string;
+  prompt?: string;
+  temperature?: number;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  language?: string;
+  /** Audio length, when the engine knows it (billing measures WAV files itself otherwise). */
+  durationSeconds?: number;
+  /** verbose_json: OpenAI's segment objects, as the engine made them. */
+  segments?: readonly Record<string, unknown>[];
+}
+
 export interface EngineCapacity {
   /** Generations the engine can run at once. */
   slots: number;
@@ -168,6 +234,14 @@ export interface Engine {
    * and template (or the upstream's count). Absent where the engine cannot count exactly.
    */
   countChatTokens?(request: ChatGeneration): Promise<number>;
+  /**
+   * Media, by capability: an engine has the method only when it can serve that kind of work,
+   * and models declaring `images`, `speech` or `transcription` must be served by one that does.
+   * Failures throw SkylarkError (retryable ones may be retried on another replica).
+   */
+  images?(request: ImageRequest): Promise<ImageResult>;
+  speech?(request: SpeechRequest): Promise<SpeechResult>;
+  transcribe?(request: TranscriptionRequest): Promise<TranscriptionResult>;
   capacity(): EngineCapacity;
   health(): EngineHealth;
   /** Abort running generations and free resources. */

@@ -27,7 +27,10 @@ export class ModelCatalog {
   private readonly entries = new Map<string, ModelEntry>();
 
   constructor(entries: readonly ModelEntry[]) {
-    for (const entry of entries) this.entries.set(entry.id, entry);
+    for (const entry of entries) {
+      assertEnginesServe(entry);
+      this.entries.set(entry.id, entry);
+    }
   }
 
   list(): ModelEntry[] {
@@ -59,6 +62,20 @@ export class ModelCatalog {
 
   allReady(): boolean {
     return this.list().every((entry) => entry.engine.health().state === 'ready');
+  }
+}
+
+/** The engine method each media capability needs: a model may declare it only on engines that have it. */
+const mediaMethods = { images: 'images', speech: 'speech', transcription: 'transcribe' } as const;
+
+function assertEnginesServe(entry: ModelEntry): void {
+  for (const capability of entry.capabilities) {
+    if (!(capability in mediaMethods)) continue;
+    const method = mediaMethods[capability as keyof typeof mediaMethods];
+    const lacking = entry.replicas.find((engine) => typeof engine[method] !== 'function');
+    if (lacking) {
+      throw new Error(`models: '${entry.id}' declares ${capability}, but its engine '${lacking.id}' (${lacking.kind}) cannot serve ${capability}.`);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { SkylarkError } from '../core/errors.js';
 import { estimateTokens } from '../core/tokens.js';
+import type { MediaUnits } from '../core/usage.js';
 import { rateLimitHeaders, type LimitBucket } from '../billing/rate-limiter.js';
 import type { Hold } from '../billing/request-holds.js';
 import type { Target } from './resolve-model.js';
@@ -26,6 +27,8 @@ export async function holdForRequest(
   target: Target,
   promptTexts: readonly string[],
   maxTokens: number | undefined,
+  /** A media request: the most units it can be billed (images, characters, audio seconds). */
+  media?: MediaUnits,
 ): Promise<PaidHold> {
   const { model, endpoint } = target;
   const promptTokensEstimate = promptTexts.reduce(
@@ -44,6 +47,7 @@ export async function holdForRequest(
       endpointId: endpoint?.id ?? null,
       promptTokensEstimate,
       maxCompletionTokens,
+      ...(media === undefined ? {} : { media }),
     });
   } catch (error) {
     admission?.settle(0); // refused for money: its tokens go back to the key's minute

@@ -46,7 +46,7 @@ export interface UsageSink {
 export interface UsageEntry {
   requestId: string;
   model: string;
-  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses';
+  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses' | 'images.generations' | 'audio.speech' | 'audio.transcriptions';
   usage: Usage;
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;

@@ -34,6 +34,10 @@ const operationOf: Record<UsageEntry['endpoint'], string> = {
   embeddings: 'embeddings',
   messages: 'chat',
   responses: 'chat',
+  // OpenTelemetry's GenAI conventions have no operation of their own for media.
+  'images.generations': 'generate_content',
+  'audio.speech': 'generate_content',
+  'audio.transcriptions': 'generate_content',
 };
 
 /** Why a request was refused before any engine work, as the `reason` label says it. */

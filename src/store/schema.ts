@@ -10,6 +10,7 @@
  * - JSON is stored as text and parsed by the repository that owns the column.
  */
 import type { ColumnType, Generated } from 'kysely';
+import type { MediaUnitKind } from '../core/usage.js';
 
 export type Currency = 'CNY' | 'USD';
 export type TenantStatus = 'active' | 'suspended';
@@ -75,6 +76,10 @@ export interface PricesTable {
   tiers: string;
   effective_from: number;
   created_at: number;
+  /** Media rates (migration 007): micros per image unit, per 1M speech characters, per audio minute. */
+  image_micros: ColumnType<number, number | undefined, number>;
+  speech_per_m_chars_micros: ColumnType<number, number | undefined, number>;
+  audio_per_minute_micros: ColumnType<number, number | undefined, number>;
 }
 
 export interface LedgerEntriesTable {
@@ -113,6 +118,9 @@ export interface UsageRecordsTable {
   /** The engine replica that served it (migration 003); null for rows from before, or never served. */
   replica_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: number;
+  /** Media requests (migration 007): what they were billed by; 0 and null for token-billed rows. */
+  units: ColumnType<number, number | undefined, number>;
+  unit_kind: ColumnType<MediaUnitKind | null, MediaUnitKind | null | undefined, MediaUnitKind | null>;
 }
 
 export interface RedeemCodesTable {

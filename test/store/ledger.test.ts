@@ -22,6 +22,18 @@ describe.each(dialects)('ledger on $name', (dialect) => {
     expect(entries.map((e) => ({ kind: e.kind, amount: Number(e.amount_micros) }))).toEqual([{ kind: 'usage', amount: -1_672 }]);
   });
 
+  it('records what a media request was billed by (units and their kind) beside its cost', async () => {
+    const tenant = await tenantWith(store(), 10_000);
+    const media = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, media: { kind: 'audio_second' as const, units: 8 } };
+    await ledger().settleMany([settlement(tenant.id, 5_600, { requestId: 'r-media', usage: media }), settlement(tenant.id, 100, { requestId: 'r-tokens' })]);
+    const rows = await store().db.selectFrom('usage_records').select(['request_id', 'units', 'unit_kind', 'cost_micros']).where('tenant_id', '=', tenant.id).orderBy('request_id').execute();
+    expect(rows.map((r) => ({ ...r, units: Number(r.units), cost_micros: Number(r.cost_micros) }))).toEqual([
+      { request_id: 'r-media', units: 8, unit_kind: 'audio_second', cost_micros: 5_600 },
+      { request_id: 'r-tokens', units: 0, unit_kind: null, cost_micros: 100 },
+    ]);
+    expect(await ledger().balance(tenant.id)).toMatchObject({ balanceMicros: 4_300 });
+  });
+
   it('settles a request id once: the second settle changes nothing', async () => {
     const tenant = await tenantWith(store(), 10_000);
     const first = settlement(tenant.id, 1_500, { requestId: 'r-twice' });

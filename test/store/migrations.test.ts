@@ -85,6 +85,26 @@ describe.each(dialects)('migrations on $name', (dialect) => {
     expect((await store.db.introspection.getTables()).map((t) => t.name)).not.toContain('reservations');
   });
 
+  it('007 gives older prices free media rates and older usage rows no units', async () => {
+    const store = await dialect.open({ migrate: false });
+    expect((await migrator(store.db).migrateTo('005-holds-leave-the-database')).error).toBeUndefined();
+    const db = store.db as unknown as import('kysely').Kysely<any>;
+    await db.insertInto('tenants').values({ id: 'ten_old', name: 'old', status: 'active', currency: 'CNY', tier: 'free', created_at: 0 }).execute();
+    await db.insertInto('prices').values({
+      id: 'price_old', model_id: 'm', version: 1, currency: 'CNY', input_per_m_micros: 1, cached_input_per_m_micros: 0,
+      output_per_m_micros: 1, batch_discount_pct: 0, tiers: '[]', effective_from: 0, created_at: 0,
+    }).execute();
+    await db.insertInto('usage_records').values({
+      request_id: 'r-old', tenant_id: 'ten_old', model_id: 'm', prompt_tokens: 1, cached_tokens: 0, completion_tokens: 1,
+      price_id: null, cost_micros: 0, queue_ms: 0, generation_ms: 0, status: 'ok', batch: 0, created_at: 0,
+    }).execute();
+    expect(await migrateToLatest(store.db)).toContain('007-media-units');
+    const price = await store.db.selectFrom('prices').select(['image_micros', 'speech_per_m_chars_micros', 'audio_per_minute_micros']).executeTakeFirstOrThrow();
+    expect(Object.values(price).map(Number)).toEqual([0, 0, 0]);
+    const usage = await store.db.selectFrom('usage_records').select(['units', 'unit_kind']).executeTakeFirstOrThrow();
+    expect({ units: Number(usage.units), unit_kind: usage.unit_kind }).toEqual({ units: 0, unit_kind: null });
+  });
+
   it('refuses rows the schema forbids', async () => {
     const store = await dialect.open();
     await expect(

@@ -34,6 +34,23 @@ describe.each(dialects)('price catalog on $name', (dialect) => {
     expect((await catalog.versions('m-versions')).map((p) => p.version)).toEqual([1, 2]);
   });
 
+  it('keeps media rates (default 0) and prices media usage by them', async () => {
+    const catalog = new PriceCatalog(store().db);
+    const tokensOnly = await catalog.setPrice({ modelId: 'm-media', currency: 'CNY', inputPerMMicros: 1, cachedInputPerMMicros: 0, outputPerMMicros: 1 });
+    expect(tokensOnly).toMatchObject({ imageMicros: 0, speechPerMCharsMicros: 0, audioPerMinuteMicros: 0 });
+    const media = await catalog.setPrice({
+      modelId: 'm-media', currency: 'CNY', inputPerMMicros: 0, cachedInputPerMMicros: 0, outputPerMMicros: 0,
+      imageMicros: 140_000, speechPerMCharsMicros: 105_000_000, audioPerMinuteMicros: 42_000,
+    });
+    const stored = (await catalog.get(media.id))!;
+    expect(stored).toEqual(media);
+    const zero = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 };
+    expect(costMicros(stored, { ...zero, media: { kind: 'image', units: 3 } })).toBe(420_000);
+    expect(costMicros(stored, { ...zero, media: { kind: 'speech_char', units: 15 } })).toBe(1_575);
+    expect(costMicros(stored, { ...zero, media: { kind: 'audio_second', units: 8 } })).toBe(5_600);
+    await expect(catalog.setPrice({ modelId: 'm-media', currency: 'CNY', inputPerMMicros: 0, cachedInputPerMMicros: 0, outputPerMMicros: 0, imageMicros: -1 })).rejects.toThrow(RangeError);
+  });
+
   it('gives concurrent setters distinct versions', async () => {
     const catalog = new PriceCatalog(store().db);
     const set = (input: number) =>

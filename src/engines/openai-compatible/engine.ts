@@ -3,7 +3,7 @@
  * server, Volcano Ark, DeepSeek, OpenAI). One keep-alive undici Pool per engine; each
  * generation is one upstream request whose SSE events become parts as they arrive.
  */
-import { Pool } from 'undici';
+import { Pool, type FormData } from 'undici';
 import { SkylarkError } from '../../core/errors.js';
 import { estimateTokens } from '../../core/tokens.js';
 import type {
@@ -15,7 +15,14 @@ import type {
   EngineCapacity,
   EngineHealth,
   GenerationPart,
+  ImageRequest,
+  ImageResult,
+  SpeechRequest,
+  SpeechResult,
+  TranscriptionRequest,
+  TranscriptionResult,
 } from '../engine.js';
+import { imagesBody, parseImages, parseTranscription, speechBody, speechContentTypes, transcriptionForm } from './media.js';
 import { ChunkReader } from './body-reader.js';
 import { StreamState, type GenerationKind } from './chunk-parts.js';
 import { parseEmbeddings } from './embeddings.js';
@@ -60,6 +67,13 @@ function loadScraperFor(option: OpenAICompatibleEngineOptions['loadMetrics'], or
 const errorBodyLimit = 64 * 1024;
 
 type Request = ChatGeneration | CompletionGeneration;
+type MediaRequest = ImageRequest | SpeechRequest | TranscriptionRequest;
+
+interface MediaResponse {
+  contentType: string;
+  text(): Promise<string>;
+  chunks(): AsyncGenerator<Uint8Array>;
+}
 
 export class OpenAICompatibleEngine implements Engine {
   readonly kind = 'openai-compatible';
@@ -150,6 +164,89 @@ export class OpenAICompatibleEngine implements Engine {
       throw errorFromTransport(error, gotHeaders, this.timeouts);
     } finally {
       untrack();
+    }
+  }
+
+  async images(request: ImageRequest): Promise<ImageResult> {
+    const upstream = await this.postMedia('images/generations', JSON.stringify(imagesBody(request)), request);
+    return parseImages(await upstream.text());
+  }
+
+  /** The upstream's audio is passed on chunk by chunk as it arrives. */
+  async speech(request: SpeechRequest): Promise<SpeechResult> {
+    const upstream = await this.postMedia('audio/speech', JSON.stringify(speechBody(request)), request);
+    return { contentType: upstream.contentType || speechContentTypes[request.format], audio: upstream.chunks() };
+  }
+
+  async transcribe(request: TranscriptionRequest): Promise<TranscriptionResult> {
+    const upstream = await this.postMedia('audio/transcriptions', transcriptionForm(request), request);
+    return parseTranscription(await upstream.text(), request.format);
+  }
+
+  /**
+   * One media request to the upstream, resolved at its response headers (a non-2xx status
+   * throws the mapped error). The body is read once, whole (`text`) or as it comes
+   * (`chunks`); either frees the connection when it ends, fails or is abandoned.
+   */
+  private async postMedia(path: string, body: string | FormData, request: MediaRequest): Promise<MediaResponse> {
+    const pool = this.requirePool();
+    if (request.signal.aborted) throw request.signal.reason;
+    const { controller, untrack } = this.track(request.signal);
+    this.busy++;
+    let reader: ChunkReader | undefined;
+    let released = false;
+    const release = (completed: boolean): void => {
+      if (released) return;
+      released = true;
+      if (completed) reader?.release();
+      else reader?.destroy();
+      untrack();
+      this.busy--;
+    };
+    let gotHeaders = false;
+    const mapped = (error: unknown): unknown => {
+      release(false);
+      if (request.signal.aborted) return request.signal.reason;
+      if (this.state === 'closed') return new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error });
+      return errorFromTransport(error, gotHeaders, this.timeouts);
+    };
+    try {
+      const headers = this.requestHeaders(request.requestId, false);
+      // undici sets a multipart body's own content type (with its boundary).
+      if (typeof body !== 'string') delete headers['content-type'];
+      const response = await pool.request({ path: `${this.basePath}/${path}`, method: 'POST', headers, body, signal: controller.signal });
+      gotHeaders = true;
+      reader = new ChunkReader(response.body);
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        const text = await reader.text(errorBodyLimit);
+        throw errorFromStatus(response.statusCode, response.headers, text, request.model);
+      }
+      const contentType = String(response.headers['content-type'] ?? '');
+      const open = reader;
+      return {
+        contentType,
+        text: async () => {
+          try {
+            const text = await open.text(Number.MAX_SAFE_INTEGER);
+            release(true);
+            return text;
+          } catch (error) {
+            throw mapped(error);
+          }
+        },
+        chunks: async function* () {
+          try {
+            for (let chunk = await open.read(); chunk !== null; chunk = await open.read()) yield chunk;
+            release(true);
+          } catch (error) {
+            throw mapped(error);
+          } finally {
+            release(false); // the consumer stopped early: tear the upstream request down
+          }
+        },
+      };
+    } catch (error) {
+      throw mapped(error);
     }
   }
 

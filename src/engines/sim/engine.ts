@@ -2,6 +2,7 @@
  * The `sim` engine: the simulated GPU of replica.ts run in scaled real time behind the
  * Engine interface, for load tests through HTTP without a GPU. It is a simulator, never a
  * model: answers are filler words; only their timing and token counts are meaningful.
+ * Its media (media.ts) are simulator output too: gradient PNGs, sine tones, fixed text.
  *
  * One timer follows the replica's next step end; at each tick the replica advances to
  * the current (scaled) time and every generation receives the tokens it gained.
@@ -18,7 +19,14 @@ import type {
   EngineHealth,
   FinishReason,
   GenerationPart,
+  ImageRequest,
+  ImageResult,
+  SpeechRequest,
+  SpeechResult,
+  TranscriptionRequest,
+  TranscriptionResult,
 } from '../engine.js';
+import { simImages, simSpeech, simTranscription } from './media.js';
 import { gpuPresets, type GpuPresetName } from './hardware.js';
 import { SimReplica, type SimEvent, type SimLoad } from './replica.js';
 import type { SimPrefixSegment } from './sequence.js';
@@ -84,6 +92,30 @@ export class SimEngine implements Engine {
 
   complete(request: CompletionGeneration): AsyncIterable<GenerationPart> {
     return this.generate(completionPrefix(request.prompt), request.maxTokens, request.signal);
+  }
+
+  /** Simulator output, never a model's (media.ts): a gradient PNG per image. */
+  async images(request: ImageRequest): Promise<ImageResult> {
+    this.assertReady();
+    return simImages(request);
+  }
+
+  /** A sine tone as long as the text would take to say, as WAV or raw PCM. */
+  async speech(request: SpeechRequest): Promise<SpeechResult> {
+    this.assertReady();
+    return simSpeech(request);
+  }
+
+  /** A fixed sentence stating the WAV file's duration. */
+  async transcribe(request: TranscriptionRequest): Promise<TranscriptionResult> {
+    this.assertReady();
+    return simTranscription(request);
+  }
+
+  private assertReady(): void {
+    if (this.state !== 'ready') {
+      throw new SkylarkError('engine_unavailable', `The engine ${this.state === 'new' ? 'has not been started' : 'has been closed'}.`);
+    }
   }
 
   async embed(): Promise<EmbeddingResult> {

@@ -10,6 +10,7 @@ import * as usageReplica from './003-usage-replica.js';
 import * as endpointFallbacks from './004-endpoint-fallbacks.js';
 import * as holdsLeaveTheDatabase from './005-holds-leave-the-database.js';
 import * as storedResponses from './006-stored-responses.js';
+import * as mediaUnits from './007-media-units.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '004-endpoint-fallbacks': endpointFallbacks,
   '005-holds-leave-the-database': holdsLeaveTheDatabase,
   '006-stored-responses': storedResponses,
+  '007-media-units': mediaUnits,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

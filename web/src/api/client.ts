@@ -18,6 +18,7 @@ import type {
   WireQuota,
   WireSearchHit,
 } from '../../../src/contracts/apps-api.js';
+import type { ImagesResponse, WireMediaModels } from '../../../src/contracts/media-responses.js';
 
 export class ApiError extends Error {
   constructor(
@@ -113,4 +114,9 @@ export const api = {
   regenerate: (id: string) => json<PostMessageResult>('POST', `/api/conversations/${enc(id)}/regenerate`),
   stop: (id: string) => json<{ stopped: boolean }>('POST', `/api/conversations/${enc(id)}/stop`),
   stream: (id: string, signal: AbortSignal) => send('GET', `/api/conversations/${enc(id)}/stream`, undefined, signal),
+
+  mediaModels: () => json<WireMediaModels>('GET', '/api/media/models'),
+  generateImage: (model: string, prompt: string) => json<ImagesResponse>('POST', '/api/media/images', { model, prompt }),
+  /** The text read aloud, as a WAV file. */
+  speak: (text: string) => send('POST', '/api/media/speech', { text }).then((response) => response.blob()),
 };

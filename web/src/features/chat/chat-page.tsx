@@ -8,6 +8,7 @@ import { api } from '../../api/client.js';
 import { useI18n } from '../../i18n/i18n.js';
 import { ProblemBanner } from '../../ui/problem-banner.js';
 import { Composer, newDraftPrefix } from './composer.js';
+import { AnswerAs, ImageAnswers, useMediaModels, type ImageAnswer } from './media-answers.js';
 import { useConversations } from './conversations-context.js';
 import { MessageList } from './message-list.js';
 import { ModelSwitcher } from './model-switcher.js';
@@ -35,6 +36,26 @@ export function ChatPage({ conversationId, appSlug }: Props) {
   const slug = state.conversation?.app ?? appSlug;
   const app = useApp(slug);
   const submitRef = useRef<(() => void) | null>(null);
+  const media = useMediaModels();
+  const [answerAs, setAnswerAs] = useState<string | null>(null);
+  const [images, setImages] = useState<ImageAnswer[]>([]);
+  const nextImage = useRef(0);
+
+  /** An image answer: drawn by the chosen model, shown on this page (not stored in the conversation). */
+  const draw = async (model: string, prompt: string): Promise<boolean> => {
+    const id = nextImage.current++;
+    setImages((all) => [...all, { id, prompt, model, src: null }]);
+    try {
+      const answer = await api.generateImage(model, prompt);
+      const b64 = answer.data[0]?.b64_json;
+      setImages((all) => all.map((image) => (image.id === id ? { ...image, src: b64 === undefined ? (answer.data[0]?.url ?? null) : `data:image/png;base64,${b64}` } : image)));
+      return true;
+    } catch (error) {
+      setImages((all) => all.filter((image) => image.id !== id));
+      chat.fail(error);
+      return false;
+    }
+  };
 
   useEffect(() => setPicked(state.conversation?.model ?? null), [state.conversation?.id, state.conversation?.model]);
   useEffect(() => {
@@ -61,6 +82,7 @@ export function ChatPage({ conversationId, appSlug }: Props) {
           </h1>
         )}
         {userPicks && <ModelSwitcher value={picked} onChange={setPicked} />}
+        <AnswerAs models={media.images} value={answerAs} onChange={setAnswerAs} />
         {quota && (
           <span className="quota" data-testid="quota">
             {t('chat.quotaLeft', { left: Math.max(0, quota.limit - quota.used), limit: quota.limit })}
@@ -69,7 +91,7 @@ export function ChatPage({ conversationId, appSlug }: Props) {
       </header>
       {state.loading ? (
         <div className="empty-state">{t('chat.loading')}</div>
-      ) : state.messages.length === 0 ? (
+      ) : state.messages.length === 0 && images.length > 0 ? null : state.messages.length === 0 ? (
         <Opening app={app} onAsk={(question) => void chat.send(question)} />
       ) : (
         <MessageList
@@ -79,13 +101,14 @@ export function ChatPage({ conversationId, appSlug }: Props) {
           onEdit={(id, content) => void chat.send(content, id)}
         />
       )}
+      <ImageAnswers answers={images} />
       <div className="chat-footer">
         {state.queue && <QueueStatus wait={state.queue} />}
         {state.problem && <ProblemBanner problem={state.problem} onRetry={retry} onDismiss={chat.dismiss} />}
         <Composer
           draftKey={state.conversation ? `skylark.draft.${state.conversation.id}` : `${newDraftPrefix}${slug}`}
           busy={busy}
-          onSend={(text) => chat.send(text)}
+          onSend={(text) => (answerAs === null ? chat.send(text) : draw(answerAs, text))}
           onStop={() => void chat.stop()}
           submitRef={submitRef}
         />

@@ -2,6 +2,7 @@ import { memo, useState } from 'react';
 import type { WireMessage } from '../../../../src/contracts/apps-api.js';
 import { useI18n } from '../../i18n/i18n.js';
 import { Markdown } from './markdown.js';
+import { PlayButton, useMediaModels } from './media-answers.js';
 
 interface Props {
   message: WireMessage;
@@ -16,6 +17,7 @@ export const MessageView = memo(function MessageView({ message, onRegenerate, on
   const [editing, setEditing] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const mine = message.role === 'user';
+  const { speech } = useMediaModels();
 
   const copy = async () => {
     try {
@@ -68,6 +70,7 @@ export const MessageView = memo(function MessageView({ message, onRegenerate, on
             {copied ? t('chat.copied') : t('chat.copy')}
           </button>
         )}
+        {!mine && speech !== null && message.status === 'complete' && message.content !== '' && <PlayButton text={message.content} />}
         {mine && onEdit && editing === null && (
           <button type="button" className="quiet" onClick={() => setEditing(message.content)}>
             {t('chat.edit')}

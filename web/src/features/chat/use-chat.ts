@@ -172,6 +172,8 @@ export function useChat(target: ChatTarget) {
   }, [state.conversation, follow]);
 
   const dismiss = useCallback(() => dispatch({ type: 'problem', problem: null }), []);
+  /** A problem from beside the conversation (an image answer), shown the same way. */
+  const fail = useCallback((error: unknown) => dispatch({ type: 'problem', problem: toProblem(error) }), []);
 
-  return { state, send, regenerate, stop, resume, dismiss };
+  return { state, send, regenerate, stop, resume, dismiss, fail };
 }
