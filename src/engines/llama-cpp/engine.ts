@@ -25,6 +25,7 @@ import { validateLlamaLoadable } from '../gguf/inspect.js';
 import { countChatPromptTokens, generateChat } from './generate-chat.js';
 import { generateCompletion } from './generate-completion.js';
 import { llamaRuntime, type GpuSetting } from './llama-runtime.js';
+import { guardSampling } from './sampling-guard.js';
 import { SequencePool } from './sequence-pool.js';
 
 export interface LlamaCppEngineOptions {
@@ -85,6 +86,7 @@ export class LlamaCppEngine implements Engine {
         ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
         ...(this.options.flashAttention === undefined ? {} : { flashAttention: this.options.flashAttention }),
       });
+      guardSampling(this.context);
       this.loaded = {
         llama,
         model,
