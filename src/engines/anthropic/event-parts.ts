@@ -5,7 +5,7 @@
  */
 import { SkylarkError } from '../../core/errors.js';
 import { estimateTokens } from '../../core/tokens.js';
-import type { Usage } from '../../core/usage.js';
+import { zeroUsage, type Usage } from '../../core/usage.js';
 import type { FinishReason, GenerationPart } from '../engine.js';
 import { badResponse } from '../openai-compatible/upstream-errors.js';
 import { errorFromEvent } from './upstream-errors.js';
@@ -105,17 +105,18 @@ export class AnthropicStreamState {
     return parts;
   }
 
-  finish(reason: FinishReason): GenerationPart {
+  /** `sent`: whether the request reached the upstream (nothing is billed when it did not). */
+  finish(reason: FinishReason, sent = true): GenerationPart {
     return {
       type: 'finish',
       finishReason: reason,
-      usage: this.currentUsage(),
+      usage: sent ? this.currentUsage() : { ...zeroUsage },
       ...(reason === 'stop' && this.stopSequence !== undefined ? { stopSequence: this.stopSequence } : {}),
     };
   }
 
-  error(error: SkylarkError): GenerationPart {
-    return { type: 'error', error, usage: this.currentUsage() };
+  error(error: SkylarkError, sent = true): GenerationPart {
+    return { type: 'error', error, usage: sent ? this.currentUsage() : { ...zeroUsage } };
   }
 
   private blockStart(index: number, block: unknown): GenerationPart[] {

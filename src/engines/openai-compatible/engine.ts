@@ -3,7 +3,7 @@
  * server, Volcano Ark, DeepSeek, OpenAI). One keep-alive undici Pool per engine; each
  * generation is one upstream request whose SSE events become parts as they arrive.
  */
-import { Pool, type FormData } from 'undici';
+import type { FormData } from 'undici';
 import { SkylarkError } from '../../core/errors.js';
 import { estimateTokens } from '../../core/tokens.js';
 import type {
@@ -28,8 +28,8 @@ import { StreamState, type GenerationKind } from './chunk-parts.js';
 import { parseEmbeddings } from './embeddings.js';
 import { chatBody, chatPromptText, completionBody, completionPromptText, embeddingBody } from './request-body.js';
 import { LoadScraper } from './load-scraper.js';
-import { SseParser } from './sse-reader.js';
-import { badResponse, errorFromStatus, errorFromTransport, type TransportTimeouts } from './upstream-errors.js';
+import { errorFromStatus } from './upstream-errors.js';
+import { UpstreamConnection, errorBodyLimit } from './upstream-connection.js';
 
 export interface OpenAICompatibleEngineOptions {
   id: string;
@@ -63,9 +63,6 @@ function loadScraperFor(option: OpenAICompatibleEngineOptions['loadMetrics'], or
   return new LoadScraper({ url, intervalMs: settings.intervalMs ?? 1000, ownBusy });
 }
 
-/** Error bodies are read only to find a message; a huge one is cut off. */
-const errorBodyLimit = 64 * 1024;
-
 type Request = ChatGeneration | CompletionGeneration;
 type MediaRequest = ImageRequest | SpeechRequest | TranscriptionRequest;
 
@@ -81,16 +78,9 @@ export class OpenAICompatibleEngine implements Engine {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
-  private readonly maxConnections: number;
   private readonly slots: number;
   private readonly scraper: LoadScraper | undefined;
-  private readonly connectTimeoutMs: number;
-  private readonly timeouts: TransportTimeouts;
-  private pool: Pool | undefined;
-  private state: 'new' | 'ready' | 'closed' = 'new';
-  /** One controller per upstream request in flight, so close() can abort them all. */
-  private readonly inFlight = new Set<AbortController>();
-  private busy = 0;
+  private readonly connection: UpstreamConnection;
 
   constructor(options: OpenAICompatibleEngineOptions) {
     this.id = options.id;
@@ -101,27 +91,20 @@ export class OpenAICompatibleEngine implements Engine {
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
     if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
     this.headers = headers;
-    this.maxConnections = options.maxConnections ?? 64;
-    this.slots = options.slots ?? this.maxConnections;
-    this.scraper = loadScraperFor(options.loadMetrics, this.origin, () => this.busy);
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
-    this.timeouts = {
-      firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-    };
+    const maxConnections = options.maxConnections ?? 64;
+    this.slots = options.slots ?? maxConnections;
+    this.connection = new UpstreamConnection({
+      origin: this.origin,
+      maxConnections,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      timeouts: { firstByteTimeoutMs: options.firstByteTimeoutMs ?? 60_000, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 },
+    });
+    this.scraper = loadScraperFor(options.loadMetrics, this.origin, () => this.connection.busy);
   }
 
   /** Opens no connection: an upstream that is down at boot may come up later. */
   async start(): Promise<void> {
-    if (this.state === 'closed') throw new SkylarkError('engine_unavailable', 'The engine has been closed.');
-    this.pool ??= new Pool(this.origin, {
-      connections: this.maxConnections,
-      pipelining: 1,
-      connectTimeout: this.connectTimeoutMs,
-      headersTimeout: this.timeouts.firstByteTimeoutMs,
-      bodyTimeout: this.timeouts.idleTimeoutMs,
-    });
-    this.state = 'ready';
+    this.connection.start();
     this.scraper?.start();
   }
 
@@ -134,9 +117,9 @@ export class OpenAICompatibleEngine implements Engine {
   }
 
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
-    const pool = this.requirePool();
+    const pool = this.connection.requirePool();
     if (request.signal.aborted) throw request.signal.reason;
-    const { controller, untrack } = this.track(request.signal);
+    const { controller, untrack } = this.connection.track(request.signal);
     let gotHeaders = false;
     try {
       const response = await pool.request({
@@ -160,8 +143,7 @@ export class OpenAICompatibleEngine implements Engine {
       };
     } catch (error) {
       if (request.signal.aborted) throw request.signal.reason;
-      if (this.state === 'closed') throw new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error });
-      throw errorFromTransport(error, gotHeaders, this.timeouts);
+      throw this.connection.failure(error, gotHeaders);
     } finally {
       untrack();
     }
@@ -189,10 +171,11 @@ export class OpenAICompatibleEngine implements Engine {
    * (`chunks`); either frees the connection when it ends, fails or is abandoned.
    */
   private async postMedia(path: string, body: string | FormData, request: MediaRequest): Promise<MediaResponse> {
-    const pool = this.requirePool();
+    const connection = this.connection;
+    const pool = connection.requirePool();
     if (request.signal.aborted) throw request.signal.reason;
-    const { controller, untrack } = this.track(request.signal);
-    this.busy++;
+    const { controller, untrack } = connection.track(request.signal);
+    connection.busy++;
     let reader: ChunkReader | undefined;
     let released = false;
     const release = (completed: boolean): void => {
@@ -201,14 +184,13 @@ export class OpenAICompatibleEngine implements Engine {
       if (completed) reader?.release();
       else reader?.destroy();
       untrack();
-      this.busy--;
+      connection.busy--;
     };
     let gotHeaders = false;
     const mapped = (error: unknown): unknown => {
       release(false);
       if (request.signal.aborted) return request.signal.reason;
-      if (this.state === 'closed') return new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error });
-      return errorFromTransport(error, gotHeaders, this.timeouts);
+      return connection.failure(error, gotHeaders);
     };
     try {
       const headers = this.requestHeaders(request.requestId, false);
@@ -255,7 +237,7 @@ export class OpenAICompatibleEngine implements Engine {
    * or queues that Skylark did not send (another gateway, a batch job, a direct client).
    */
   capacity(): EngineCapacity {
-    const capacity: EngineCapacity = { slots: this.slots, busy: this.busy };
+    const capacity: EngineCapacity = { slots: this.slots, busy: this.connection.busy };
     if (this.scraper === undefined) return capacity;
     const status = this.scraper.status();
     const reading = status.reading;
@@ -272,7 +254,7 @@ export class OpenAICompatibleEngine implements Engine {
     const fresh = this.scraper.fresh();
     if (fresh === undefined) return capacity;
     const others = Math.max(0, fresh.load.running + fresh.load.waiting - fresh.ownBusyAtScrape);
-    capacity.busy = this.busy + others;
+    capacity.busy = this.connection.busy + others;
     if (fresh.load.kvTokens !== undefined && fresh.load.kvUsage !== undefined) {
       capacity.kvTokens = fresh.load.kvTokens;
       capacity.kvUsed = Math.round(fresh.load.kvUsage * fresh.load.kvTokens);
@@ -284,28 +266,14 @@ export class OpenAICompatibleEngine implements Engine {
   }
 
   health(): EngineHealth {
-    if (this.state === 'new') return { state: 'loading' };
-    if (this.state === 'closed') return { state: 'failed', reason: 'The engine has been closed.' };
-    return { state: 'ready' };
+    return this.connection.health();
   }
 
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
     this.scraper?.stop();
-    for (const controller of this.inFlight) controller.abort();
-    const pool = this.pool;
-    this.pool = undefined;
-    if (pool !== undefined) await pool.destroy();
+    await this.connection.close();
   }
 
-  private requirePool(): Pool {
-    if (this.pool === undefined || this.state !== 'ready') {
-      const message = this.state === 'closed' ? 'The engine has been closed.' : 'The engine has not been started.';
-      throw new SkylarkError('engine_unavailable', message);
-    }
-    return this.pool;
-  }
 
   private requestHeaders(requestId: string, stream: boolean): Record<string, string> {
     return {
@@ -316,26 +284,8 @@ export class OpenAICompatibleEngine implements Engine {
     };
   }
 
-  /** Links the caller's signal to a controller that close() can also abort. */
-  private track(signal: AbortSignal): { controller: AbortController; untrack: () => void } {
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.inFlight.add(controller);
-    return {
-      controller,
-      untrack: () => {
-        signal.removeEventListener('abort', onAbort);
-        this.inFlight.delete(controller);
-      },
-    };
-  }
 
-  /**
-   * Never throws: every outcome, including a failure before the first byte, ends in
-   * exactly one terminal part. Resources are released *before* the terminal part is
-   * yielded, so a consumer that stops pulling right after it leaks nothing.
-   */
+  /** Never throws: encoding failures too end in one terminal part (see UpstreamConnection.generate). */
   private async *generate(kind: GenerationKind, request: Request): AsyncGenerator<GenerationPart> {
     let state: StreamState;
     let payload: string;
@@ -352,101 +302,17 @@ export class OpenAICompatibleEngine implements Engine {
       yield { type: 'error', error: err, usage: { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 } };
       return;
     }
-    let pool: Pool;
-    try {
-      pool = this.requirePool();
-    } catch (error) {
-      yield state.error(error as SkylarkError, false);
-      return;
-    }
-    // Aborted before anything reached the upstream: nothing was spent.
-    if (request.signal.aborted) {
-      yield state.finish('abort', false);
-      return;
-    }
-
-    const { controller, untrack } = this.track(request.signal);
-    this.busy++;
-    let reader: ChunkReader | undefined;
-    let released = false;
-    const release = (completed: boolean): void => {
-      if (released) return;
-      released = true;
-      if (completed) reader?.release();
-      else reader?.destroy();
-      untrack();
-      this.busy--;
-    };
-
-    let terminal: GenerationPart;
-    let gotHeaders = false;
-    try {
-      const response = await pool.request({
+    yield* this.connection.generate(
+      {
         path: `${this.basePath}/${kind === 'chat' ? 'chat/completions' : 'completions'}`,
-        method: 'POST',
         headers: this.requestHeaders(request.requestId, request.stream),
         body: payload,
-        signal: controller.signal,
-      });
-      gotHeaders = true;
-      reader = new ChunkReader(response.body);
-      if (response.statusCode < 200 || response.statusCode >= 300) {
-        const text = await reader.text(errorBodyLimit);
-        throw errorFromStatus(response.statusCode, response.headers, text, request.model);
-      }
-      const contentType = String(response.headers['content-type'] ?? '');
-      // Some upstreams ignore `stream` and answer JSON; that is still a usable answer.
-      if (!request.stream || contentType.includes('json')) {
-        const text = await reader.text(Number.MAX_SAFE_INTEGER);
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (error) {
-          throw badResponse('The upstream response is not valid JSON.', error);
-        }
-        const parts = state.response(json);
-        const last = parts.pop()!;
-        for (const part of parts) yield part;
-        release(true);
-        yield last;
-        return;
-      }
-      if (contentType.includes('html')) {
-        throw badResponse('The upstream answered with an HTML page instead of an event stream.');
-      }
-      const parser = new SseParser();
-      for (let chunk = await reader.read(); ; chunk = await reader.read()) {
-        const events = chunk === null ? parser.end() : parser.push(chunk);
-        for (const data of events) {
-          // A part may have been suspended in a yield while the client left; stop there.
-          if (controller.signal.aborted) throw new Error('aborted');
-          for (const part of state.event(data)) yield part;
-          if (state.done) break;
-        }
-        if (chunk === null || state.done) break;
-      }
-      if (controller.signal.aborted) throw new Error('aborted');
-      terminal = state.complete
-        ? state.finish(state.finishReason ?? 'stop')
-        : state.error(new SkylarkError('upstream_error', 'The upstream closed the stream before it finished.'));
-      release(true);
-    } catch (error) {
-      terminal = this.failure(state, error, gotHeaders, request.signal);
-      release(false);
-    } finally {
-      // Reached without a terminal part only when the consumer stopped iterating early.
-      release(false);
-    }
-    yield terminal;
-  }
-
-  private failure(state: StreamState, error: unknown, gotHeaders: boolean, signal: AbortSignal): GenerationPart {
-    if (signal.aborted) return state.finish('abort');
-    if (this.state === 'closed') {
-      return state.error(new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error }));
-    }
-    // The answer was complete; only the tail (usage or [DONE]) was lost to a transport error.
-    if (state.complete && !(error instanceof SkylarkError)) return state.finish(state.finishReason ?? 'stop');
-    return state.error(errorFromTransport(error, gotHeaders, this.timeouts));
+        signal: request.signal,
+        stream: request.stream,
+        model: request.model,
+      },
+      state,
+      errorFromStatus,
+    );
   }
 }
