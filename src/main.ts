@@ -25,6 +25,7 @@ import { createScheduler, defaultSchedulerConfig } from './scheduler/index.js';
 import type { SkylarkConfig } from './config/config-schema.js';
 import { accountServices } from './accounts/accounts.js';
 import { openBilling } from './wiring/open-billing.js';
+import { openBatches } from './wiring/batches.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
 
@@ -95,12 +96,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
   };
   const consumer = await openConsumer(store, deps, { env, logger });
+  const batch = openBatches(store, deps, options.dataDir, config.batches, logger);
   const server = buildServer({
     deps,
     bodyLimitBytes: config.server.bodyLimit,
     logger,
     consumer: { deps: consumer.deps, shutdownGraceMs: config.server.shutdownGraceMs },
     webRoot: consumer.webRoot,
+    batch,
   });
 
   // Listen before loading weights so /healthz and /readyz answer while engines load.
@@ -119,6 +122,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       }
     }),
   ).then(() => undefined);
+  // Batch lines start once the engines have loaded (until then they would only be refused).
+  void enginesLoaded.then(() => batch.runner.start());
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -127,6 +132,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await server.inFlight.drain(config.server.shutdownGraceMs);
       await stopped;
       await enginesLoaded;
+      await batch.runner.close(config.server.shutdownGraceMs);
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
       dispatch.close();
       await usageWriter.close();

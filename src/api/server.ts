@@ -15,6 +15,7 @@ import { registerTenantRoutes } from './routes/tenant-routes.js';
 import { registerDocs } from './openapi.js';
 import { registerConsumerApi, type ConsumerApiOptions } from './consumer-api.js';
 import { registerWebApp } from './routes/web-routes.js';
+import { registerBatchRoutes, type BatchApi } from './routes/batch-routes.js';
 
 export interface ServerOptions {
   deps: ServerDeps;
@@ -24,6 +25,8 @@ export interface ServerOptions {
   consumer?: ConsumerApiOptions;
   /** The built web app to serve at `/`. */
   webRoot?: string | undefined;
+  /** The Files and Batch APIs; absent, those routes do not exist. */
+  batch?: BatchApi;
 }
 
 export interface SkylarkServer {
@@ -71,6 +74,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     registerAdminRoutes(routes, options.deps, inFlight);
     registerAdminTenancyRoutes(routes, options.deps);
     registerAdminBillingRoutes(routes, options.deps);
+    if (options.batch) registerBatchRoutes(routes, options.batch);
     if (options.consumer) registerConsumerApi(routes, options.consumer);
     registerWebApp(routes, options.webRoot);
   });

@@ -44,6 +44,7 @@ export async function holdForRequest(
       endpointId: endpoint?.id ?? null,
       promptTokensEstimate,
       maxCompletionTokens,
+      ...(context.batch === true ? { batch: true } : {}),
     });
   } catch (error) {
     admission?.settle(0); // refused for money: its tokens go back to the key's minute

@@ -33,6 +33,11 @@ export interface RequestContext {
   queueMs?: number;
   servedModel?: string;
   servedReplica?: string;
+  /**
+   * A line of a batch job (src/batch): scheduled in the scheduler's `batch` tier (idle
+   * capacity only) instead of the tenant's, and charged at the price's batch discount.
+   */
+  batch?: boolean;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */

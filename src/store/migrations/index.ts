@@ -9,6 +9,7 @@ import * as apps from './002-apps.js';
 import * as usageReplica from './003-usage-replica.js';
 import * as endpointFallbacks from './004-endpoint-fallbacks.js';
 import * as holdsLeaveTheDatabase from './005-holds-leave-the-database.js';
+import * as filesAndBatches from './008-files-and-batches.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
@@ -16,6 +17,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '003-usage-replica': usageReplica,
   '004-endpoint-fallbacks': endpointFallbacks,
   '005-holds-leave-the-database': holdsLeaveTheDatabase,
+  '008-files-and-batches': filesAndBatches,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
