@@ -18,6 +18,7 @@ let sky: TestPlatform;
 let alice: OpenAI;
 let bob: OpenAI;
 let aliceTenant: string;
+let carol: OpenAI;
 const maxFileSize = 64 * 1024;
 
 beforeAll(async () => {
@@ -32,6 +33,9 @@ beforeAll(async () => {
   const b = await tenantWithKey(db, { rpm: 10_000, tpm: 10_000_000 });
   await new Ledger(db).topUp(a.tenant.id, 100_000_000, 'batch-test');
   aliceTenant = a.tenant.id;
+  const c = await tenantWithKey(db, { rpm: 10_000, tpm: 10_000_000 });
+  await new Ledger(db).topUp(c.tenant.id, 100_000_000, 'batch-test');
+  carol = new OpenAI({ baseURL: sky.baseURL, apiKey: c.key, maxRetries: 0 });
   alice = new OpenAI({ baseURL: sky.baseURL, apiKey: a.key, maxRetries: 0 });
   bob = new OpenAI({ baseURL: sky.baseURL, apiKey: b.key, maxRetries: 0 });
 }, 60_000);
@@ -246,4 +250,51 @@ describe('Batch API', () => {
     expect((await bob.batches.list()).data).toEqual([]);
     await settled(alice, batch.id);
   });
+
+  it('expires a batch past its completion window, with the lines finished so far', { timeout: 60_000 }, async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `late-${i}`);
+    const file = await upload(alice, jsonl(ids.map((id) => chatLine(id, 'Tell me a story.', 'sim-slow'))));
+    const created = await alice.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    expect(created.expires_at! - created.created_at).toBe(24 * 3600);
+    await completedAtLeast(alice, created.id, 1);
+    // 24 hours pass: the window's end moved to now, as the clock would have.
+    await sky.platform.store.db.updateTable('batches').set({ expires_at: Date.now() - 1 }).where('id', '=', created.id).execute();
+    const expired = await settled(alice, created.id);
+    expect(expired.status).toBe('expired');
+    expect(expired.expired_at).toBeTypeOf('number');
+    const outputs = await linesOf(alice, expired.output_file_id);
+    const errors = await linesOf(alice, expired.error_file_id);
+    expect(outputs.length).toBeGreaterThanOrEqual(1);
+    expect(errors.every((line) => line.error?.code === 'batch_expired' && line.response === null)).toBe(true);
+    expect([...outputs, ...errors].map((line) => line.custom_id).sort()).toEqual([...ids].sort());
+  });
+
+  it("shares idle capacity between tenants' batches and yields it to interactive requests", { timeout: 60_000 }, async () => {
+    const big = Array.from({ length: 24 }, (_, i) => chatLine(`a-${i}`, 'Tell me a story.', 'sim-slow'));
+    const small = Array.from({ length: 3 }, (_, i) => chatLine(`c-${i}`, 'Tell me a story.', 'sim-slow'));
+    const first = await alice.batches.create({ input_file_id: (await upload(alice, jsonl(big))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await completedAtLeast(alice, first.id, 1);
+    const second = await carol.batches.create({ input_file_id: (await upload(carol, jsonl(small))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+
+    // An interactive request on the same one-slot replica is served while the backlog waits.
+    const interactive = await alice.chat.completions.create({ model: 'sim-slow', messages: [{ role: 'user', content: 'Now, please.' }] });
+    expect(interactive.choices[0]!.finish_reason).toBe('stop');
+    // It waited for the line running when it came, not for the backlog queued before it.
+    expect((await alice.batches.retrieve(first.id)).request_counts!.completed).toBeLessThan(big.length / 2);
+
+    const carolDone = await settled(carol, second.id);
+    expect(carolDone.status).toBe('completed');
+    // Carol's batch, created after Alice's, did not wait for Alice's backlog to drain.
+    const aliceNow = await alice.batches.retrieve(first.id);
+    expect(aliceNow.request_counts!.completed).toBeLessThan(big.length);
+    expect((await settled(alice, first.id)).status).toBe('completed');
+  });
 });
+
+async function completedAtLeast(client: OpenAI, id: string, count: number) {
+  for (;;) {
+    const batch = await client.batches.retrieve(id);
+    if (batch.request_counts!.completed >= count) return batch;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
