@@ -89,7 +89,8 @@ export class BatchService {
     return toWireBatch(row, { total: 0, completed: 0, failed: 0 });
   }
 
-  async retrieve(tenantId: string, id: string) {
+  /** `tenantId` null: any tenant's (the operator's CLI). */
+  async retrieve(tenantId: string | null, id: string) {
     const row = await this.row(tenantId, id);
     return toWireBatch(row, (await this.counts([row])).get(row.id)!);
   }
@@ -111,11 +112,21 @@ export class BatchService {
     return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit };
   }
 
+  /** Every tenant's batches, newest first (the operator's CLI), optionally of one tenant or status. */
+  async listAll(filter: { tenantId?: string; status?: string; limit: number }) {
+    let select = this.db.selectFrom('batches').selectAll();
+    if (filter.tenantId !== undefined) select = select.where('tenant_id', '=', filter.tenantId);
+    if (filter.status !== undefined) select = select.where('status', '=', filter.status as BatchStatus);
+    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+    const counts = await this.counts(rows);
+    return rows.map((row) => ({ tenant_id: row.tenant_id, ...toWireBatch(row, counts.get(row.id)!) }));
+  }
+
   /**
    * Asks the runner to stop: the batch becomes `cancelling` at once, and `cancelled` (with
    * the lines already finished in its output) once its running lines have stopped.
    */
-  async cancel(tenantId: string, id: string) {
+  async cancel(tenantId: string | null, id: string) {
     const row = await this.row(tenantId, id);
     if (row.status === 'validating' || row.status === 'in_progress') {
       const now = this.clock.wallNow().getTime();
@@ -131,8 +142,10 @@ export class BatchService {
     return this.retrieve(tenantId, id);
   }
 
-  async row(tenantId: string, id: string, param = 'batch_id'): Promise<BatchRow> {
-    const row = await this.db.selectFrom('batches').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+  async row(tenantId: string | null, id: string, param = 'batch_id'): Promise<BatchRow> {
+    let select = this.db.selectFrom('batches').selectAll().where('id', '=', id);
+    if (tenantId !== null) select = select.where('tenant_id', '=', tenantId);
+    const row = await select.executeTakeFirst();
     if (!row) throw new SkylarkError('not_found', `No batch found with id '${id}'.`, { param });
     return row;
   }
@@ -157,34 +170,44 @@ export class BatchService {
   }
 }
 
+type BatchTime = 'created_at' | 'in_progress_at' | 'expires_at' | 'finalizing_at' | 'completed_at' | 'failed_at' | 'expired_at' | 'cancelling_at' | 'cancelled_at';
+const batchTimes: readonly BatchTime[] = ['created_at', 'in_progress_at', 'expires_at', 'finalizing_at', 'completed_at', 'failed_at', 'expired_at', 'cancelling_at', 'cancelled_at'];
+
 /** OpenAI's `Batch` object; timestamps in seconds, absent ones left out. */
-export function toWireBatch(row: BatchRow, counts: LineCounts) {
-  const seconds = (ms: number | null) => (ms === null ? undefined : Math.floor(Number(ms) / 1000));
-  const times = {
-    created_at: seconds(row.created_at)!,
-    in_progress_at: seconds(row.in_progress_at),
-    expires_at: seconds(row.expires_at),
-    finalizing_at: seconds(row.finalizing_at),
-    completed_at: seconds(row.completed_at),
-    failed_at: seconds(row.failed_at),
-    expired_at: seconds(row.expired_at),
-    cancelling_at: seconds(row.cancelling_at),
-    cancelled_at: seconds(row.cancelled_at),
-  };
-  const errors = row.errors === null ? undefined : { object: 'list', data: JSON.parse(row.errors) as BatchError[] };
-  return {
+export type WireBatch = {
+  id: string;
+  object: 'batch';
+  endpoint: string;
+  errors?: { object: 'list'; data: BatchError[] };
+  input_file_id: string;
+  completion_window: string;
+  status: BatchStatus;
+  model?: string;
+  output_file_id?: string;
+  error_file_id?: string;
+  request_counts: LineCounts;
+  metadata: Record<string, string> | null;
+} & { created_at: number } & Partial<Record<BatchTime, number>>;
+
+export function toWireBatch(row: BatchRow, counts: LineCounts): WireBatch {
+  const wire: WireBatch = {
     id: row.id,
-    object: 'batch' as const,
+    object: 'batch',
     endpoint: row.endpoint,
-    ...(errors ? { errors } : {}),
+    ...(row.errors === null ? {} : { errors: { object: 'list' as const, data: JSON.parse(row.errors) as BatchError[] } }),
     input_file_id: row.input_file_id,
     completion_window: row.completion_window,
     status: row.status,
     ...(row.model === null ? {} : { model: row.model }),
     ...(row.output_file_id === null ? {} : { output_file_id: row.output_file_id }),
     ...(row.error_file_id === null ? {} : { error_file_id: row.error_file_id }),
-    ...Object.fromEntries(Object.entries(times).filter(([, value]) => value !== undefined)),
+    created_at: Math.floor(Number(row.created_at) / 1000),
     request_counts: counts,
     metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, string>),
   };
+  for (const key of batchTimes) {
+    const ms = row[key];
+    if (ms !== null) wire[key] = Math.floor(Number(ms) / 1000);
+  }
+  return wire;
 }
