@@ -11,10 +11,13 @@ const tables = [
   'api_keys',
   'app_usage_daily',
   'apps',
+  'batch_lines',
+  'batches',
   'conversations',
   'end_user_sessions',
   'end_users',
   'endpoints',
+  'files',
   'ledger_entries',
   'messages',
   'prices',
@@ -75,7 +78,7 @@ describe.each(dialects)('migrations on $name', (dialect) => {
     await db.insertInto('tenants').values({ id: 'ten_held', name: 'held', status: 'active', currency: 'CNY', tier: 'free', created_at: 0 }).execute();
     await db.insertInto('tenant_balances').values({ tenant_id: 'ten_held', balance_micros: 5_000, reserved_micros: 1_200, updated_at: 0 }).execute();
     await db.insertInto('reservations').values({ id: 'req-old', tenant_id: 'ten_held', api_key_id: null, amount_micros: 1_200, owner: 'gw-old', created_at: 0 }).execute();
-    expect(await migrateToLatest(store.db)).toEqual(['005-holds-leave-the-database']);
+    expect(await migrateToLatest(store.db)).toContain('005-holds-leave-the-database');
     expect(await store.db.selectFrom('tenant_balances').select(['balance_micros', 'reserved_micros']).where('tenant_id', '=', 'ten_held').executeTakeFirst()).toEqual({
       balance_micros: 5_000,
       reserved_micros: 0,
