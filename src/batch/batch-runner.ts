@@ -89,6 +89,7 @@ export class BatchRunner {
     this.closed = true;
     clearTimeout(this.timer);
     await this.maintaining;
+    while (this.advancing) await sleep(20); // a stage (validating, writing files) finishes first
     const deadline = this.clock.now() + graceMs;
     while (this.runningCount() > 0 && this.clock.now() < deadline) await sleep(50);
     for (const held of this.held.values()) for (const controller of held.running.values()) controller.abort(new Error('gateway shutting down'));
