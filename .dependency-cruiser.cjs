@@ -115,6 +115,13 @@ module.exports = {
       to: { path: [concreteEngines, '^dist/src/engines/registry', '^dist/src/(api|cli|config|wiring|accounts|scheduler)/', '^dist/src/main'] },
     },
     {
+      // The Files and Batch APIs run their lines through the gateway's use cases, like the web app.
+      name: 'batch-runs-through-the-gateway',
+      severity: 'error',
+      from: { path: '^dist/src/batch/' },
+      to: { path: [concreteEngines, '^dist/src/engines/registry', '^dist/src/(api|cli|config|wiring|accounts|consumer|scheduler)/', '^dist/src/main'] },
+    },
+    {
       name: 'api-sits-on-the-gateway',
       severity: 'error',
       from: { path: '^dist/src/api/' },

@@ -40,6 +40,8 @@ const { values } = parseArgs({
     chart: { type: 'string' },
     config: { type: 'string' },
     'no-chart': { type: 'boolean', default: false },
+    /** The batch workload of issue 11 instead (bench/sched-batch.ts). */
+    batch: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -67,6 +69,13 @@ for (const p of settings.policies) if (!policyNames.includes(p)) throw new Error
 const say = (text = ''): void => void (values.json ? process.stderr : process.stdout).write(`${text}\n`);
 const started = performance.now();
 const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+
+if (values.batch === true) {
+  const { benchBatch } = await import('./sched-batch.js');
+  const result = await benchBatch({ quick, ...(values.seeds ? { seeds: Number(values.seeds) } : {}), ...(values.duration ? { durationS: Number(values.duration) } : {}), say });
+  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.exit(0);
+}
 
 say(`# bench:sched (${quick ? 'quick' : 'full'}) — ${describeMachine()}`);
 say(`${replicaCount} simulated replicas (8B on one H100 each, 131,072 KV tokens, 256 slots), ${settings.seeds} seed(s), ` +

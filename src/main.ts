@@ -24,6 +24,7 @@ import { accountServices } from './accounts/accounts.js';
 import { openBilling } from './wiring/open-billing.js';
 import { openDispatch } from './wiring/shared-scheduling.js';
 import { StoredResponses } from './responses/stored-responses.js';
+import { openBatches } from './wiring/batches.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
 import { openObservability } from './wiring/observability.js';
@@ -110,6 +111,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     responses: new StoredResponses(store.db),
   };
   const consumer = await openConsumer(store, deps, { env, logger, redis });
+  const batch = openBatches(store, deps, options.dataDir, config.batches, logger);
   const server = buildServer({
     deps,
     bodyLimitBytes: config.server.bodyLimit,
@@ -117,6 +119,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     consumer: { deps: consumer.deps, shutdownGraceMs: config.server.shutdownGraceMs },
     webRoot: consumer.webRoot,
     observability,
+    batch,
   });
 
   // Listen before loading weights so /healthz and /readyz answer while engines load.
@@ -136,6 +139,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       }
     }),
   ).then(() => undefined);
+  // Batch lines start once the engines have loaded (until then they would only be refused).
+  void enginesLoaded.then(() => batch.runner.start());
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -144,6 +149,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await server.inFlight.drain(config.server.shutdownGraceMs);
       await stopped;
       await enginesLoaded;
+      await batch.runner.close(config.server.shutdownGraceMs);
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
       await scheduling.close();
       await usageWriter.close();

@@ -19,6 +19,7 @@ import { registerConsumerApi, type ConsumerApiOptions } from './consumer-api.js'
 import { registerWebApp } from './routes/web-routes.js';
 import { newId } from '../core/ids.js';
 import { observeHttp, registerMetricsRoute, type Observability } from './observe-http.js';
+import { registerBatchRoutes, type BatchApi } from './routes/batch-routes.js';
 
 export interface ServerOptions {
   deps: ServerDeps;
@@ -30,6 +31,8 @@ export interface ServerOptions {
   webRoot?: string | undefined;
   /** Prometheus metrics (`GET /metrics`, admin key) and OpenTelemetry spans, each when present. */
   observability?: Observability;
+  /** The Files and Batch APIs; absent, those routes do not exist. */
+  batch?: BatchApi;
 }
 
 export interface SkylarkServer {
@@ -84,6 +87,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     registerAdminRoutes(routes, options.deps, inFlight);
     registerAdminTenancyRoutes(routes, options.deps);
     registerAdminBillingRoutes(routes, options.deps);
+    if (options.batch) registerBatchRoutes(routes, options.batch);
     if (options.consumer) registerConsumerApi(routes, options.consumer);
     if (options.observability?.metrics) registerMetricsRoute(routes, options.deps, options.observability.metrics);
     registerWebApp(routes, options.webRoot);

@@ -26,6 +26,8 @@ export interface HoldRequest {
   maxCompletionTokens: number;
   /** A media request: the most units it can be billed (it is priced by these, not by tokens). */
   media?: MediaUnits;
+  /** A line of a batch job: charged at the price's batch discount, and its usage row marked batch. */
+  batch?: boolean;
 }
 
 export interface Served {
@@ -64,13 +66,14 @@ export class LedgerBilling {
 
   async hold(request: HoldRequest): Promise<Hold> {
     const price = await this.priceOf(request.modelId);
+    const costOptions = { batch: request.batch === true };
     const maximum = price
       ? costMicros(price, {
           promptTokens: request.promptTokensEstimate,
           cachedPromptTokens: 0,
           completionTokens: request.maxCompletionTokens,
           ...(request.media === undefined ? {} : { media: request.media }),
-        })
+        }, costOptions)
       : 0;
     // The operator has no balance to protect: its requests are only settled.
     const held = request.principal.operator ? undefined : await this.holdFunds(request, maximum);
@@ -86,7 +89,7 @@ export class LedgerBilling {
         settled = true;
         const modelId = served?.modelId ?? request.modelId;
         const charged = modelId === request.modelId ? price : await this.priceOf(modelId).catch(() => price);
-        const cost = charged ? costMicros(charged, usage) : 0;
+        const cost = charged ? costMicros(charged, usage, costOptions) : 0;
         const outcome = await this.writer.enqueue({
           requestId: request.requestId,
           tenantId: request.principal.tenantId,
@@ -100,6 +103,7 @@ export class LedgerBilling {
           generationMs: Math.round(generationMs),
           queueMs: Math.round(queueMs ?? 0),
           status,
+          batch: costOptions.batch,
         });
         await held?.finish(outcome === 'settled' ? cost : 0).catch(() => {}); // Redis away: its heartbeat sweep frees the hold
       },

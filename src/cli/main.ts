@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBillingCommands } from './billing-commands.js';
 import { registerEconomicsCommand } from './economics-command.js';
+import { registerBatchCommands } from './batch-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerServeCommand } from './serve-command.js';
 
@@ -13,5 +14,6 @@ registerServeCommand(program);
 registerModelCommands(program);
 registerBillingCommands(program);
 registerEconomicsCommand(program);
+registerBatchCommands(program);
 
 await program.parseAsync(process.argv);

@@ -65,6 +65,20 @@ export const configSchema = z.strictObject({
       minMeasuredToRefuse: z.number().int().min(0).default(20),
     })
     .prefault({}),
+  /** The Files and Batch APIs (src/batch). */
+  batches: z
+    .strictObject({
+      /** Largest file `POST /v1/files` accepts (and so the largest batch input). */
+      maxFileSize: byteSize.default(200 * 1024 * 1024),
+      /** Where uploaded files are kept; relative to the data dir. */
+      filesDir: z.string().default('files'),
+      /** Batch lines in flight on one gateway at once (they wait in the scheduler's batch tier). */
+      concurrency: z.number().int().min(1).default(32),
+      /** A gateway that has not renewed its lease on a batch for this long loses it to another. */
+      leaseMs: z.number().int().min(100).default(10_000),
+      pollMs: z.number().int().min(10).default(500),
+    })
+    .prefault({}),
 });
 
 export type SkylarkConfig = z.infer<typeof configSchema>;

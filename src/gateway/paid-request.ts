@@ -48,6 +48,7 @@ export async function holdForRequest(
       promptTokensEstimate,
       maxCompletionTokens,
       ...(media === undefined ? {} : { media }),
+      ...(context.batch === true ? { batch: true } : {}),
     });
   } catch (error) {
     admission?.settle(0); // refused for money: its tokens go back to the key's minute

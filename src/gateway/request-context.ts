@@ -36,6 +36,11 @@ export interface RequestContext {
   servedReplica?: string;
   /** Set by metering at the first output part: ms since the request was admitted to billing. */
   firstTokenMs?: number;
+  /**
+   * A line of a batch job (src/batch): scheduled in the scheduler's `batch` tier (idle
+   * capacity only) instead of the tenant's, and charged at the price's batch discount.
+   */
+  batch?: boolean;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */

@@ -56,7 +56,7 @@ export function submitWork(deps: GatewayDeps, context: RequestContext, work: Sch
     {
       requestId: context.requestId,
       tenantId: context.principal.tenantId,
-      tier: context.principal.tier,
+      tier: context.batch === true ? 'batch' : context.principal.tier,
       model: model.id,
       fallbackModels: work.target.fallbacks,
       promptTokens: work.promptTokens,

@@ -254,4 +254,66 @@ export interface Database {
   messages: MessagesTable;
   app_usage_daily: AppUsageDailyTable;
   stored_responses: StoredResponsesTable;
+  files: FilesTable;
+  batches: BatchesTable;
+  batch_lines: BatchLinesTable;
+}
+
+/** An uploaded file's metadata (migration 008); its bytes live in a FileStorage under `storage_key`. */
+export interface FilesTable {
+  id: string;
+  tenant_id: string;
+  filename: string;
+  purpose: string;
+  bytes: number;
+  storage_key: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+
+/** A batch job (migration 008); `owner`/`heartbeat_at` are the lease of the gateway running it. */
+export interface BatchesTable {
+  id: string;
+  tenant_id: string;
+  api_key_id: string | null;
+  endpoint: string;
+  input_file_id: string;
+  completion_window: string;
+  status: BatchStatus;
+  model: string | null;
+  /** JSON object of string values, or null. */
+  metadata: string | null;
+  /** JSON array of OpenAI BatchError objects, or null. */
+  errors: string | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  total: ColumnType<number, number | undefined, number>;
+  created_at: number;
+  expires_at: number;
+  in_progress_at: number | null;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+  owner: string | null;
+  heartbeat_at: number | null;
+}
+
+export type BatchLineStatus = 'pending' | 'ok' | 'error';
+
+/** One request of a batch and, once run, its output line (JSON) — durable progress. */
+export interface BatchLinesTable {
+  batch_id: string;
+  line_no: number;
+  custom_id: string;
+  /** The request body, JSON. */
+  body: string;
+  status: BatchLineStatus;
+  /** The output line `{id, custom_id, response, error}`, JSON; null while pending. */
+  result: string | null;
+  finished_at: number | null;
 }

@@ -20,9 +20,11 @@ export async function serveTiny(
   dataDir: string,
   env: NodeJS.ProcessEnv,
   engine: { parallel?: number; contextSize?: number } = {},
+  /** More of the YAML config (e.g. `batches:`). */
+  extra: Record<string, unknown> = {},
 ): Promise<Served> {
   const config = join(dataDir, 'skylark.yaml');
-  await writeFile(config, stringify({ server: { shutdownGraceMs: 1000 }, ...tinyModelConfig({ parallel: 8, contextSize: 4096, ...engine }) }));
+  await writeFile(config, stringify({ server: { shutdownGraceMs: 1000 }, ...tinyModelConfig({ parallel: 8, contextSize: 4096, ...engine }), ...extra }));
   const proc = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', config], {
     SKYLARK_ADMIN_KEY: servedAdminKey,
     ...env,

@@ -11,6 +11,7 @@ import * as endpointFallbacks from './004-endpoint-fallbacks.js';
 import * as holdsLeaveTheDatabase from './005-holds-leave-the-database.js';
 import * as storedResponses from './006-stored-responses.js';
 import * as mediaUnits from './007-media-units.js';
+import * as filesAndBatches from './008-files-and-batches.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '005-holds-leave-the-database': holdsLeaveTheDatabase,
   '006-stored-responses': storedResponses,
   '007-media-units': mediaUnits,
+  '008-files-and-batches': filesAndBatches,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

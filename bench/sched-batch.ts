@@ -1,0 +1,69 @@
+/**
+ * bench:sched --batch (issue 11): interactive traffic on a daily curve, with and without a
+ * batch backlog in the scheduler's batch tier; see bench/sched/batch-backlog.ts.
+ * Run: npm run bench:sched -- --batch [--quick]
+ */
+import { describeMachine } from './lib/machine.js';
+import { runBacklog, type BacklogMetrics } from './sched/batch-backlog.js';
+import type { SchedulerConfigOverrides } from '../src/scheduler/index.js';
+
+/** The runner's concurrency (config batches.concurrency) and the scheduler's batchSlotReserve, varied. */
+const variants: Array<{ concurrency: number; config?: SchedulerConfigOverrides }> = [
+  { concurrency: 0 },
+  { concurrency: 32 },
+  { concurrency: 256 },
+  { concurrency: 1024 },
+  { concurrency: 1024, config: { batchSlotReserve: 0.8 } },
+  { concurrency: 256, config: { batchSlotReserve: 0.8 } },
+];
+
+export async function benchBatch(options: { quick: boolean; seeds?: number; durationS?: number; say(text?: string): void }): Promise<object> {
+  const { say } = options;
+  const seeds = options.seeds ?? (options.quick ? 1 : 2);
+  const durationMs = (options.durationS ?? (options.quick ? 300 : 600)) * 1000;
+  const saturationMs = 120_000;
+  const started = performance.now();
+  say(`# bench:sched --batch (${options.quick ? 'quick' : 'full'}) — ${describeMachine()}`);
+
+  const capInteractive = runBacklog({ seed: 1, peakRps: 200, durationMs: saturationMs, batchConcurrency: 0, saturate: 'interactive' });
+  const capBatch = runBacklog({ seed: 1, peakRps: 0, durationMs: saturationMs, batchConcurrency: 0, saturate: 'batch' });
+  const peakRps = 0.9 * capInteractive.interactiveRps;
+  say(`4 simulated replicas (8B, one H100 each). Saturated: interactive mix ${capInteractive.interactiveRps.toFixed(1)} req/s = ` +
+    `${fmt(capInteractive.interactiveTokensPerS)} tokens/s; batch mix ${fmt(capBatch.batchTokensPerS)} tokens/s. ` +
+    `Interactive peak ${peakRps.toFixed(1)} req/s (90 % of capacity), trough 20 % of that, one "day" = ${durationMs / 1000} s of virtual time; ${seeds} seed(s).`);
+
+  const results = variants.map(({ concurrency, config }) => {
+    const runs: BacklogMetrics[] = [];
+    for (let seed = 1; seed <= seeds; seed++) {
+      runs.push(runBacklog({ seed, peakRps, durationMs, batchConcurrency: concurrency, ...(config ? { schedulerConfig: config } : {}) }));
+    }
+    return { concurrency, reserve: config?.batchSlotReserve ?? 0.1, m: mean(runs) };
+  });
+  const base = results[0]!.m;
+  const interactiveShare = base.interactiveTokensPerS / capInteractive.interactiveTokensPerS;
+  say('\n| batch lines in flight | batchSlotReserve | interactive TTFT p50 / p99 (s) | p99 vs no batch | SLO attainment | vs no batch | batch tokens/s | batch use of idle capacity | revenue ¥/GPU-hour |');
+  say('|---|---|---|---|---|---|---|---|---|');
+  const rows = results.map(({ concurrency, reserve, m }) => {
+    const useOfIdle = m.batchTokensPerS / capBatch.batchTokensPerS / (1 - interactiveShare);
+    const row = {
+      concurrency, batchSlotReserve: reserve,
+      ttftP50: m.ttftP50, ttftP99: m.ttftP99, p99Change: m.ttftP99 / base.ttftP99 - 1,
+      slo: m.sloAttainment, sloChange: m.sloAttainment - base.sloAttainment,
+      batchTokensPerS: m.batchTokensPerS, useOfIdle, revenuePerGpuHour: m.revenuePerGpuHour,
+    };
+    say(`| ${concurrency === 0 ? 'none' : concurrency} | ${concurrency === 0 ? '—' : reserve} | ${(m.ttftP50 / 1000).toFixed(2)} / ${(m.ttftP99 / 1000).toFixed(2)} | ${pct(row.p99Change, true)} | ` +
+      `${pct(m.sloAttainment)} | ${concurrency === 0 ? '—' : `${(100 * row.sloChange).toFixed(1)} pt`} | ${fmt(m.batchTokensPerS)} | ${concurrency === 0 ? '—' : pct(useOfIdle)} | ${m.revenuePerGpuHour.toFixed(2)} |`);
+    return row;
+  });
+  say(`\nInteractive traffic used ${pct(interactiveShare)} of capacity over the day (idle: ${pct(1 - interactiveShare)}). ` +
+    `Goals: p99 TTFT and SLO attainment within 5 % of the run without batch; batch ≥ 80 % of idle capacity. Done in ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  return { bench: 'sched-batch', machine: describeMachine(), seeds, durationMs, peakRps, capacity: { interactive: capInteractive, batch: capBatch }, interactiveShare, rows };
+}
+
+function mean(runs: BacklogMetrics[]): BacklogMetrics {
+  const keys = Object.keys(runs[0]!) as (keyof BacklogMetrics)[];
+  return Object.fromEntries(keys.map((key) => [key, runs.reduce((sum, run) => sum + run[key], 0) / runs.length])) as unknown as BacklogMetrics;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const pct = (x: number, signed = false): string => `${signed && x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`;
