@@ -15,11 +15,10 @@ import { estimateTokens } from '../core/tokens.js';
 import type { ChatGeneration } from '../engines/engine.js';
 import { anthropicEvents, collectMessage } from './anthropic-stream.js';
 import { toEngineMessagesFromAnthropic, toEngineToolsFromAnthropic, toSamplingFromAnthropic } from './anthropic-mapping.js';
-import { holdForRequest } from './paid-request.js';
 import type { QueueNotice } from './queue-notice.js';
 import { resolveTarget } from './resolve-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
-import { startScheduledGeneration } from './scheduled-run.js';
+import { startChat } from './scheduled-run.js';
 
 export type AnthropicMessageResult =
   | { stream: false; body: AnthropicMessage }
@@ -48,22 +47,9 @@ export async function createAnthropicMessage(
     ...(Object.keys(clientHeaders).length === 0 ? {} : { clientHeaders }),
   };
 
-  const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), generation.maxTokens);
-  const identity = { id: `msg_${context.requestId}`, model: model.id, inputTokensEstimate: hold.promptTokensEstimate };
-  const parts = await startScheduledGeneration(
-    deps,
-    context,
-    hold,
-    {
-      target,
-      promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
-      promptTokens: hold.promptTokensEstimate,
-      maxOutputTokens: hold.maxCompletionTokens,
-      start: (engine, served) => engine.chat({ ...generation, model: served.engineModel }),
-      onGrant: (served) => (identity.model = served.id),
-    },
-    'messages',
-  );
+  const identity = { id: `msg_${context.requestId}`, model: model.id, inputTokensEstimate: 0 };
+  const { hold, parts } = await startChat(deps, context, target, generation, 'messages', (served) => (identity.model = served.id));
+  identity.inputTokensEstimate = hold.promptTokensEstimate;
   const events = anthropicEvents(parts, identity);
   if (request.stream) return { stream: true, chunks: events };
   return { stream: false, body: await collectMessage(events) };

@@ -11,9 +11,8 @@ import {
   toWireUsage,
 } from './generation.js';
 import { chatChunks } from './chat-stream.js';
-import { holdForRequest } from './paid-request.js';
 import type { QueueNotice } from './queue-notice.js';
-import { startScheduledGeneration } from './scheduled-run.js';
+import { startChat } from './scheduled-run.js';
 import { resolveTarget } from './resolve-model.js';
 import { applyAppSettings } from './app-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
@@ -46,31 +45,13 @@ export async function createChatCompletion(
   const responseFormat = toEngineResponseFormat(request);
   if (responseFormat) generation.responseFormat = responseFormat;
 
-  const hold = await holdForRequest(deps, context, target,
-    generation.messages.map((message) => message.content),
-    generation.maxTokens,
-  );
   const identity = {
     id: `chatcmpl-${context.requestId}`,
     created: Math.floor(deps.clock.wallNow().getTime() / 1000),
     model: model.id,
     includeUsage: request.stream_options?.include_usage === true,
   };
-  const parts = await startScheduledGeneration(
-    deps,
-    context,
-    hold,
-    {
-      target,
-      // System prompt, earlier turns, the new message: the chain a replica's prefix cache can share.
-      promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
-      promptTokens: hold.promptTokensEstimate,
-      maxOutputTokens: hold.maxCompletionTokens,
-      start: (engine, served) => engine.chat({ ...generation, model: served.engineModel }),
-      onGrant: (served) => (identity.model = served.id),
-    },
-    'chat.completions',
-  );
+  const { parts } = await startChat(deps, context, target, generation, 'chat.completions', (served) => (identity.model = served.id));
   const { id, created } = identity;
 
   if (request.stream) return { stream: true, chunks: chatChunks(parts, identity) };

@@ -10,10 +10,9 @@ import type { ResponseObject, ResponseStreamEvent, ResponseUsage } from '../cont
 import type { Usage } from '../core/usage.js';
 import type { ChatGeneration, FinishReason } from '../engines/engine.js';
 import { stoppedEarly, toSamplingOptions } from './generation.js';
-import { holdForRequest } from './paid-request.js';
 import { QueueNotice, type StreamPart } from './queue-notice.js';
 import { resolveTarget } from './resolve-model.js';
-import { startScheduledGeneration } from './scheduled-run.js';
+import { startChat } from './scheduled-run.js';
 import {
   assertSupported,
   textFormatView,
@@ -54,22 +53,8 @@ export async function createResponse(deps: GatewayDeps, body: unknown, context: 
   const responseFormat = toEngineResponseFormat(request);
   if (responseFormat) generation.responseFormat = responseFormat;
 
-  const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), generation.maxTokens);
   const run = responseRun(deps, context, request, items);
-  const parts = await startScheduledGeneration(
-    deps,
-    context,
-    hold,
-    {
-      target,
-      promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
-      promptTokens: hold.promptTokensEstimate,
-      maxOutputTokens: hold.maxCompletionTokens,
-      start: (engine, served) => engine.chat({ ...generation, model: served.engineModel }),
-      onGrant: (served) => (run.draft.model = served.id),
-    },
-    'responses',
-  );
+  const { parts } = await startChat(deps, context, target, generation, 'responses', (served) => (run.draft.model = served.id));
   if (request.stream) return { stream: true, chunks: responseEvents(parts, run) };
   return { stream: false, body: await collectResponse(parts, run) };
 }

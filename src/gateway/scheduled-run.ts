@@ -8,13 +8,13 @@ import { hash } from 'node:crypto';
 import { AsyncQueue } from '../core/async-queue.js';
 import { SkylarkError, toSkylarkError } from '../core/errors.js';
 import { estimateTokens } from '../core/tokens.js';
-import type { Engine, GenerationPart } from '../engines/engine.js';
+import type { ChatGeneration, Engine, GenerationPart } from '../engines/engine.js';
 import type { Grant, PrefixSegment, QueuePosition } from '../scheduler/types.js';
 import type { ModelEntry } from './model-catalog.js';
 import { etaRangeOf, QueueNotice, type StreamPart as ScheduledPart } from './queue-notice.js';
 import { startGeneration } from './generation.js';
 import { meteredParts } from './metering.js';
-import type { PaidHold } from './paid-request.js';
+import { holdForRequest, type PaidHold } from './paid-request.js';
 import type { GatewayDeps, RequestContext, UsageEntry } from './request-context.js';
 import type { Target } from './resolve-model.js';
 
@@ -240,4 +240,36 @@ export async function startScheduledGeneration(
   return startGeneration(
     meteredParts(deps, scheduledParts(deps, context, work, ticket), { context, model: work.target.model.id, endpoint, hold }),
   );
+}
+
+/**
+ * What every chat-shaped API (chat completions, Messages, Responses) does once its request
+ * is a ChatGeneration: hold the most it can cost, then schedule and run it. `onGrant` learns
+ * the model that serves it (a fallback, maybe) before any part.
+ */
+export async function startChat(
+  deps: GatewayDeps,
+  context: RequestContext,
+  target: Target,
+  generation: ChatGeneration,
+  endpoint: UsageEntry['endpoint'],
+  onGrant: (served: ModelEntry) => void,
+): Promise<{ hold: PaidHold; parts: AsyncIterable<ScheduledPart> }> {
+  const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), generation.maxTokens);
+  const parts = await startScheduledGeneration(
+    deps,
+    context,
+    hold,
+    {
+      target,
+      // System prompt, earlier turns, the new message: the chain a replica's prefix cache can share.
+      promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
+      promptTokens: hold.promptTokensEstimate,
+      maxOutputTokens: hold.maxCompletionTokens,
+      start: (engine, served) => engine.chat({ ...generation, model: served.engineModel }),
+      onGrant,
+    },
+    endpoint,
+  );
+  return { hold, parts };
 }
