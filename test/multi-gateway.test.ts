@@ -28,6 +28,8 @@ import { tenantWithKey } from './support/tenants.js';
 const slots = 8;
 const replicaCount = 4;
 const model = 'shared-8b';
+const replicaId = (i: number) => `r${i}`;
+const sched = 'skylark:sched:';
 
 let ownPostgres: PostgresServer | undefined;
 let redisServer: RedisServer;
@@ -68,31 +70,37 @@ beforeAll(async () => {
     return made;
   };
   // The replicas: a sim engine each, `naive` so they start whatever arrives (an engine queue).
-  for (let i = 0; i < replicaCount; i++) {
-    const { url } = await serve(
-      await dir(`sim${i}`),
-      {
-        server: { shutdownGraceMs: 500 },
-        engines: { gpu: { kind: 'sim', slots, timeScale: 2, answerTokens: 32 } },
-        models: [{ id: model, engine: 'gpu' }],
-        scheduler: { policy: 'naive' },
-      },
-      {},
-    );
-    simUrls.push(url);
-  }
-  const engines = Object.fromEntries(
-    simUrls.map((url, i) => [`r${i}`, { kind: 'openai-compatible', baseUrl: `${url}/v1`, apiKey: servedAdminKey, maxConnections: slots }]),
+  // Seven processes: started side by side, their start-up is most of this file's time.
+  const replicaDirs = await Promise.all(Array.from({ length: replicaCount }, (_, i) => dir(`sim${i}`)));
+  const replicas = await Promise.all(
+    replicaDirs.map((replicaDir) =>
+      serve(
+        replicaDir,
+        {
+          server: { shutdownGraceMs: 500 },
+          engines: { gpu: { kind: 'sim', slots, timeScale: 2, answerTokens: 32 } },
+          models: [{ id: model, engine: 'gpu' }],
+          scheduler: { policy: 'naive' },
+        },
+        {},
+      ),
+    ),
   );
-  for (let i = 0; i < 3; i++) {
-    const gatewayDir = await dir(`gw${i}`);
-    const served = await serve(
-      gatewayDir,
-      { server: { shutdownGraceMs: 500 }, engines, models: [{ id: model, engine: Object.keys(engines) }], scheduler: { minMeasuredToRefuse: 1_000_000 } },
-      env,
-    );
-    gateways.push({ ...served, dir: gatewayDir });
-  }
+  simUrls.push(...replicas.map((replica) => replica.url));
+  const engines = Object.fromEntries(
+    simUrls.map((url, i) => [replicaId(i), { kind: 'openai-compatible', baseUrl: `${url}/v1`, apiKey: servedAdminKey, maxConnections: slots }]),
+  );
+  const gatewayDirs = await Promise.all([0, 1, 2].map((i) => dir(`gw${i}`)));
+  const served = await Promise.all(
+    gatewayDirs.map((gatewayDir) =>
+      serve(
+        gatewayDir,
+        { server: { shutdownGraceMs: 500 }, engines, models: [{ id: model, engine: Object.keys(engines) }], scheduler: { minMeasuredToRefuse: 1_000_000 } },
+        env,
+      ),
+    ),
+  );
+  gateways.push(...served.map((gateway, i) => ({ ...gateway, dir: gatewayDirs[i]! })));
   haproxy = await startHaproxy(gateways.map((gateway) => gateway.url));
   store = await openDatabase(databaseUrl);
 }, 120_000);
@@ -178,13 +186,27 @@ const jain = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) ** 2 / (xs
 describe('three gateways behind haproxy, one shared scheduler', () => {
   it('never over-admits a replica, tells honest places, and the ledger verifies', { timeout: 120_000 }, async () => {
     const [single, spreadA, spreadB] = await Promise.all([fundedTenant(), fundedTenant(), fundedTenant()]);
-    const perTenant = 48;
-    const results = await Promise.all([
+    const perTenant = 36;
+    // A fourth "gateway" (this test) holds every slot while the bursts arrive, so that all
+    // three tenants are waiting in the global line before anything is served: the gateways
+    // take seconds to take in a burst on a busy machine, longer than a slot's turn, and a
+    // tenant whose requests have not reached the line yet is not owed a share.
+    const blocker = `test-blocker-${Math.random().toString(36).slice(2)}`;
+    await redis.set(`${sched}alive:${blocker}`, '1');
+    for (let i = 0; i < replicaCount; i++) {
+      await redis.hset(`${sched}lease:${replicaId(i)}`, Object.fromEntries(Array.from({ length: slots }, (_, s) => [`${blocker}-${s}`, blocker])));
+    }
+    const burst = Promise.all([
       // One tenant reaches gateway 0 only; the other two go through the load balancer.
       ...Array.from({ length: perTenant }, () => stream(gateways[0]!.url, single!).then((r) => ({ tenant: 0, ...r }))),
       ...Array.from({ length: perTenant }, () => stream(haproxy.url, spreadA!).then((r) => ({ tenant: 1, ...r }))),
       ...Array.from({ length: perTenant }, () => stream(haproxy.url, spreadB!).then((r) => ({ tenant: 2, ...r }))),
     ]);
+    await waitFor(async () => ((await redis.zcard(`${sched}line:${model}`)) === 3 * perTenant ? true : undefined));
+    for (let i = 0; i < replicaCount; i++) await redis.del(`${sched}lease:${replicaId(i)}`);
+    await redis.del(`${sched}alive:${blocker}`);
+    await redis.publish(`${sched}freed`, '');
+    const results = await burst;
     expect(results.filter((r) => r.status !== 200).map((r) => `${r.tenant}: ${r.error}`)).toEqual([]);
     expect(results.every((r) => r.done)).toBe(true);
 
@@ -200,8 +222,9 @@ describe('three gateways behind haproxy, one shared scheduler', () => {
       expect(r.positionsBeforeFirstToken.at(-1)).toBe(1);
     }
 
-    // While all three were backlogged: from the moment each had been served once to the
-    // moment the first ran out, each got a third, whichever gateways it reached.
+    // While all three were backlogged (all were in the line before the blocker let go): from
+    // the moment each had been served once to the moment the first ran out, each got a third
+    // of the completions (equal requests: equal service), whichever gateways it reached.
     const ends = [0, 1, 2].map((tenant) => results.filter((r) => r.tenant === tenant).map((r) => r.endedAt));
     const from = Math.max(...ends.map((times) => Math.min(...times)));
     const to = Math.min(...ends.map((times) => Math.max(...times)));
@@ -212,9 +235,7 @@ describe('three gateways behind haproxy, one shared scheduler', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 
-  // NOT MET YET: measured Jain 0.86–0.88 (the tenant on one gateway got the most); the cause
-  // is not found. Kept here, skipped, so the gap is visible rather than dropped.
-  it.skip('gives a tenant on one gateway the same share as one spread over all three (Jain >= 0.95)', () => {
+  it('gives a tenant on one gateway the same share as one spread over all three (Jain >= 0.95)', () => {
     expect(jain(backloggedShares), `completions per tenant: ${backloggedShares.join(', ')}`).toBeGreaterThanOrEqual(0.95);
   });
 

@@ -1,13 +1,14 @@
 /**
  * The shared line's Lua scripts against a real Redis, with two or more "gateways" (each its
  * own connection and owner) in one process: leases are exclusive however requests race,
- * the global line orders tenants fairly whichever gateway they reached, and a gateway that
- * stops beating loses its leases and places to the sweep.
+ * the global line orders tenants fairly whichever gateway they reached, a freed slot is
+ * announced to the waiters at the head of the line (so the line's order is what gets served),
+ * and a gateway that stops beating loses its leases and places to the sweep.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultSchedulerConfig } from '../../src/scheduler/index.js';
 import { RedisSlotLeases } from '../../src/gateway/shared-scheduling/redis-slot-leases.js';
-import type { LeaseAnswer, LeaseRequest } from '../../src/gateway/shared-scheduling/slot-leases.js';
+import type { Freed, LeaseAnswer, LeaseRequest } from '../../src/gateway/shared-scheduling/slot-leases.js';
 import { openRedis, type SharedRedis } from '../../src/store/redis.js';
 import { redisUrlKey, startRedis, type RedisServer } from '../support/redis.js';
 import '../store/provided-context.js';
@@ -64,7 +65,7 @@ describe('shared slot leases (real Redis)', () => {
     // One slot back: of 34 waiters asking at once, exactly one gets it, and it is the head.
     const first = granted[0]!;
     if (!first.granted) throw new Error('unreachable');
-    await a.leases.release({ member: first.member, model, tenantId: 't0', tier: 'standard', replicaId: first.replicaId }, 0);
+    await a.leases.release({ member: first.member, model, tenantId: 't0', tier: 'standard', replicaId: first.replicaId }, 0, 6);
     const ranks = await Promise.all(waiting.map((w, i) => b.redis.client.zrank(`skylark:sched:line:${model}`, w.member).then((rank) => ({ i, rank }))));
     const head = ranks.find((r) => r.rank === 0)!;
     const again = await Promise.all(
@@ -98,7 +99,7 @@ describe('shared slot leases (real Redis)', () => {
     light.forEach((answer, i) => waiting.set(`l${i}`, { gw: b, member: answer.member }));
     while (waiting.size > 0) {
       if (!holder.granted) throw new Error('unreachable');
-      await a.leases.release({ member: holder.member, model, tenantId: 'x', tier: 'standard', replicaId: replica.id }, 0);
+      await a.leases.release({ member: holder.member, model, tenantId: 'x', tier: 'standard', replicaId: replica.id }, 0, 1);
       const tries = [...waiting].sort(([x], [y]) => (x < y ? 1 : -1));
       const answers = await Promise.all(tries.map(([id, w]) => w.gw.leases.acquire({ ...request(model, id, 'x', [replica]), member: w.member }).then((answer) => ({ id, answer }))));
       const won = answers.filter(({ answer }) => answer.granted);
@@ -108,6 +109,46 @@ describe('shared slot leases (real Redis)', () => {
       holder = won[0]!.answer;
     }
     expect(order).toEqual(['h0', 'l0', 'h1', 'l1', 'h2', 'l2', 'h3', 'h4', 'h5']);
+  });
+
+  it('names the head of the line when a slot frees, so a waiter told a far place hears its turn', async () => {
+    const a = await gateway(`gw-a-${unique()}`);
+    const b = await gateway(`gw-b-${unique()}`);
+    const model = `m-${unique()}`;
+    const replica = { id: `r-${unique()}`, slots: 2 };
+    const heard: Array<Freed | undefined> = [];
+    b.leases.onFreed((freed) => heard.push(freed));
+    const holders: LeaseAnswer[] = [];
+    for (const id of ['z0', 'z1']) holders.push(await a.leases.acquire(request(model, id, 'z', [replica])));
+    // The heavy tenant queues 8 through a, then the light one 4 through b: fair order puts the
+    // light ones at places 1, 3, 5, 7 when they join.
+    const told = new Map<string, LeaseAnswer>();
+    for (let i = 0; i < 8; i++) told.set(`h${i}`, await a.leases.acquire(request(model, `h${i}`, 'heavy', [replica])));
+    for (let i = 0; i < 4; i++) told.set(`l${i}`, await b.leases.acquire(request(model, `l${i}`, 'light', [replica])));
+    expect(['l0', 'l1', 'l2', 'l3'].map((id) => told.get(id)!.granted === false && (told.get(id) as { rank: number }).rank)).toEqual([1, 3, 5, 7]);
+
+    // Each release names the first `slots` members; only those ask, nobody else ever does.
+    // Before the release named anyone, a gateway woke the waiters whose last-heard place was
+    // within the slots: l2 and l3 (told 5 and 7, never told again) would have waited for the
+    // periodic retry while the slot went idle or to someone behind them.
+    const order: string[] = [];
+    const memberOf = new Map([...told].map(([id, answer]) => [answer.member, id]));
+    let freeing = holders.map((holder) => holder as Extract<LeaseAnswer, { granted: true }>);
+    while (order.length < 12) {
+      const holder = freeing.shift()!;
+      const before = heard.length;
+      await a.leases.release({ member: holder.member, model, tenantId: 'x', tier: 'standard', replicaId: replica.id }, 0, replica.slots);
+      await waitUntil(() => heard.length > before);
+      const freed = heard.at(-1)!;
+      expect(freed?.model).toBe(model);
+      const named = freed!.head.map((member) => memberOf.get(member)!);
+      const answers = await Promise.all(named.map((id) => (id.startsWith('h') ? a : b).leases.acquire({ ...request(model, id, 'x', [replica]), member: told.get(id)!.member })));
+      const won = answers.filter((answer): answer is Extract<LeaseAnswer, { granted: true }> => answer.granted);
+      expect(won).toHaveLength(1); // the slot never stays idle while someone waits
+      order.push(memberOf.get(won[0]!.member)!);
+      freeing.push(won[0]!);
+    }
+    expect(order).toEqual(['h0', 'l0', 'h1', 'l1', 'h2', 'l2', 'h3', 'l3', 'h4', 'h5', 'h6', 'h7']);
   });
 
   it('gives back the leases and places of a gateway whose heartbeat stopped, and tells the others', async () => {
@@ -125,7 +166,7 @@ describe('shared slot leases (real Redis)', () => {
     expect(waits.granted).toBe(false);
     expect(await survivor.leases.leases([replica.id])).toEqual([3]);
 
-    const freed = new Promise<void>((resolve) => survivor.leases.onFreed(resolve));
+    const freed = new Promise<void>((resolve) => survivor.leases.onFreed(() => resolve()));
     // Its process stops (timers gone, nothing beats), as under kill -9: the key expires by TTL.
     stopBeating(ghost);
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -139,4 +180,9 @@ describe('shared slot leases (real Redis)', () => {
 /** What a killed process leaves: its timers stop, its heartbeat key is not deleted. */
 function stopBeating(leases: RedisSlotLeases): void {
   for (const timer of (leases as unknown as { timers: NodeJS.Timeout[] }).timers) clearInterval(timer);
+}
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!done()) throw new Error('timed out waiting');
 }

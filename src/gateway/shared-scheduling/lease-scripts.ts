@@ -65,14 +65,25 @@ return {1, member, best, rank}`;
 
 /**
  * Gives a lease back and corrects the flow's finish tag by the service actually received
- * (actual minus the estimate charged at entry); tells waiting gateways a slot is free.
- * KEYS: lease, fair. ARGV: member, flow, correction, model. Returns the replica's leases left.
+ * (actual minus the estimate charged at entry); tells waiting gateways a slot is free, and
+ * names the first `heads` members of the line: those are the ones the slot may go to, and a
+ * gateway cannot tell from the place it last heard (which newcomers and grants since have
+ * moved) that its waiter has reached the head. Without the names, waiters whose last place
+ * was far back asked only on the periodic retry while the slot stayed idle or went to
+ * someone behind them.
+ * KEYS: lease, fair, line. ARGV: member, flow, correction, model, heads.
+ * Publishes `model\nmember\nmember...`. Returns the replica's leases left.
  */
 export const releaseScript = `
 redis.call('HDEL', KEYS[1], ARGV[1])
 local correction = tonumber(ARGV[3])
 if correction ~= 0 then redis.call('HINCRBYFLOAT', KEYS[2], ARGV[2], correction) end
-redis.call('PUBLISH', '${freedChannel}', ARGV[4])
+local message = ARGV[4]
+local heads = tonumber(ARGV[5])
+if heads > 0 then
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, heads - 1)) do message = message .. '\\n' .. member end
+end
+redis.call('PUBLISH', '${freedChannel}', message)
 return redis.call('HLEN', KEYS[1])`;
 
 /**

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { SharedRedis } from '../../store/redis.js';
 import type { Tier } from '../../scheduler/types.js';
 import { acquireScript, freedChannel, keyPrefix, releaseScript, sweepScript, withdrawScript } from './lease-scripts.js';
-import type { HeldLease, LeaseAnswer, LeaseRequest, SlotLeases } from './slot-leases.js';
+import type { Freed, HeldLease, LeaseAnswer, LeaseRequest, SlotLeases } from './slot-leases.js';
 
 export interface RedisSlotLeasesOptions {
   owner: string;
@@ -31,7 +31,7 @@ export class RedisSlotLeases implements SlotLeases {
   private readonly releaseRun;
   private readonly withdrawRun;
   private readonly sweepRun;
-  private readonly listeners: Array<() => void> = [];
+  private readonly listeners: Array<(freed: Freed | undefined) => void> = [];
   private readonly heartbeatTtlMs: number;
   private timers: NodeJS.Timeout[] = [];
   private subscriber: Redis | undefined;
@@ -54,7 +54,7 @@ export class RedisSlotLeases implements SlotLeases {
     await leases.sweep();
     const subscriber = redis.client.duplicate();
     subscriber.on('error', (error) => options.onError?.(error));
-    subscriber.on('message', () => leases.freed());
+    subscriber.on('message', (_channel: string, message: string) => leases.freed(message));
     await subscriber.subscribe(freedChannel);
     leases.subscriber = subscriber;
     const report = (error: unknown) => options.onError?.(error);
@@ -86,9 +86,12 @@ export class RedisSlotLeases implements SlotLeases {
     return { granted: false, member, rank: third, free: fourth };
   }
 
-  async release(lease: HeldLease, correction: number): Promise<void> {
+  async release(lease: HeldLease, correction: number, heads: number): Promise<void> {
     const step = correction / this.options.tierWeights[lease.tier];
-    await this.releaseRun([leaseKey(lease.replicaId), fairKey(lease.model)], [lease.member, flowOf(lease.tier, lease.tenantId), step, lease.model]);
+    await this.releaseRun(
+      [leaseKey(lease.replicaId), fairKey(lease.model), lineKey(lease.model)],
+      [lease.member, flowOf(lease.tier, lease.tenantId), step, lease.model, Math.max(0, Math.floor(heads))],
+    );
   }
 
   async withdraw(request: Pick<LeaseRequest, 'member' | 'model' | 'tenantId' | 'tier' | 'cost'>): Promise<void> {
@@ -97,7 +100,7 @@ export class RedisSlotLeases implements SlotLeases {
     await this.withdrawRun([lineKey(request.model), fairKey(request.model)], [request.member, flowOf(request.tier, request.tenantId), step]);
   }
 
-  onFreed(listener: () => void): void {
+  onFreed(listener: (freed: Freed | undefined) => void): void {
     this.listeners.push(listener);
   }
 
@@ -125,8 +128,10 @@ export class RedisSlotLeases implements SlotLeases {
     await this.redis.client.del(`${keyPrefix}alive:${this.options.owner}`).catch(() => {});
   }
 
-  private freed(): void {
-    for (const listener of this.listeners) listener();
+  private freed(message: string): void {
+    const [model, ...head] = message.split('\n');
+    const freed = model === undefined || model === '' ? undefined : { model, head };
+    for (const listener of this.listeners) listener(freed);
   }
 
   private async beat(): Promise<void> {

@@ -5,8 +5,9 @@
  * lease: its place there is within the free slots of its model's replicas, counted over
  * every gateway. Places in line, GET /v1/queue/{id} and early refusal use the global place.
  *
- * Waiting requests ask again whenever any gateway frees a slot (pub/sub), and every
- * `retryEveryMs` in case a message was lost. A request the local scheduler granted to a
+ * Waiting requests ask again when a freed slot may be theirs: a release names the members
+ * at the head of the line (pub/sub), and those of this gateway ask at once, whatever place
+ * they last heard; every `retryEveryMs` all ask, in case a message was lost. A request the local scheduler granted to a
  * replica the global line did not give it is cancelled locally, so local counts stay true.
  *
  * Only engines every gateway reaches alike are shared (`shared`: remote, OpenAI-compatible
@@ -20,7 +21,7 @@ import type { ManagedScheduler } from '../../scheduler/managed.js';
 import type { SchedulerConfig } from '../../scheduler/config.js';
 import type { Grant, Outcome, QueuePosition, ReplicaHandle, WorkItem } from '../../scheduler/types.js';
 import { Dispatch, type DispatchCallbacks } from '../dispatch.js';
-import type { HeldLease, LeaseAnswer, SlotLeases } from './slot-leases.js';
+import type { Freed, HeldLease, LeaseAnswer, SlotLeases } from './slot-leases.js';
 
 interface Waiter {
   readonly item: WorkItem;
@@ -73,7 +74,7 @@ export class SharedDispatch extends Dispatch {
     private readonly options: SharedDispatchOptions,
   ) {
     super(scheduler, engines, clock);
-    leases.onFreed(() => this.queueWake(true));
+    leases.onFreed((freed) => (freed === undefined ? this.queueWake(true) : this.wakeNamed(freed)));
     this.retry = setInterval(() => this.wake(false), options.retryEveryMs ?? 500);
     this.retry.unref();
   }
@@ -127,7 +128,7 @@ export class SharedDispatch extends Dispatch {
     if (outcome.ok) this.measure(run.lease.model, this.clock.now() - run.grantedAt);
     const { inputTokenWeight, outputTokenWeight } = this.options.config;
     const actual = outcome.failedBeforeFirstToken ? 0 : inputTokenWeight * outcome.promptTokens + outputTokenWeight * outcome.completionTokens;
-    this.leases.release(run.lease, actual - run.cost).catch((error) => this.options.onError?.(error));
+    this.leases.release(run.lease, actual - run.cost, this.totalSlots(run.lease.model)).catch((error) => this.options.onError?.(error));
     this.arm();
   }
 
@@ -146,7 +147,7 @@ export class SharedDispatch extends Dispatch {
     this.running.delete(requestId);
     if (run.local) this.scheduler.cancel(requestId);
     // Usage unknown: the estimate charged at entry stands, as in the local scheduler.
-    this.leases.release(run.lease, 0).catch((error) => this.options.onError?.(error));
+    this.leases.release(run.lease, 0, this.totalSlots(run.lease.model)).catch((error) => this.options.onError?.(error));
     this.arm();
   }
 
@@ -233,7 +234,7 @@ export class SharedDispatch extends Dispatch {
     const { item } = waiter;
     if (waiter.gone) {
       // Cancelled while the script ran: give back whatever it took.
-      if (answer.granted) this.leases.release(this.lease(waiter, answer.replicaId), -waiter.cost).catch((error) => this.options.onError?.(error));
+      if (answer.granted) this.leases.release(this.lease(waiter, answer.replicaId), -waiter.cost, this.totalSlots(item.model)).catch((error) => this.options.onError?.(error));
       else this.withdraw(waiter);
       return;
     }
@@ -320,7 +321,17 @@ export class SharedDispatch extends Dispatch {
     if (waiter.alias !== undefined && this.aliasesShared.get(waiter.alias) === waiter.item.requestId) this.aliasesShared.delete(waiter.alias);
   }
 
-  /** A slot was freed somewhere: those near the head ask at once (once per tick, however many). */
+  /** A lease was given back somewhere: this gateway's waiters among the line's head ask at once. */
+  private wakeNamed(freed: Freed): void {
+    for (const member of freed.head) {
+      // A member is `<seq>|<owner>|<requestId>` (lease-scripts.ts).
+      const second = member.indexOf('|', member.indexOf('|') + 1);
+      const waiter = second < 0 ? undefined : this.waiters.get(member.slice(second + 1));
+      if (waiter !== undefined && waiter.member === member) this.attempt(waiter);
+    }
+  }
+
+  /** The line changed (a sweep, a withdrawal): those near the head ask (once per tick, however many). */
   private queueWake(nearHeadOnly: boolean): void {
     if (this.wakeQueued) return;
     this.wakeQueued = true;

@@ -32,15 +32,28 @@ export interface HeldLease {
   replicaId: string;
 }
 
+export interface Freed {
+  model: string;
+  /** The first waiting members of the line, head first. */
+  head: string[];
+}
+
 export interface SlotLeases {
   /** Joins the line if not in it yet, and takes a lease when its turn has come. */
   acquire(request: LeaseRequest): Promise<LeaseAnswer>;
-  /** Gives a lease back; `correction` is service received minus the `cost` charged. */
-  release(lease: HeldLease, correction: number): Promise<void>;
+  /**
+   * Gives a lease back; `correction` is service received minus the `cost` charged. The
+   * first `heads` waiting members of the line are named to every gateway (onFreed).
+   */
+  release(lease: HeldLease, correction: number, heads: number): Promise<void>;
   /** Leaves the line unserved. */
   withdraw(request: Pick<LeaseRequest, 'member' | 'model' | 'tenantId' | 'tier' | 'cost'>): Promise<void>;
-  /** Called whenever some gateway gave a slot back (or a dead one's were swept). */
-  onFreed(listener: () => void): void;
+  /**
+   * Called whenever some gateway gave a slot back (or a dead one's were swept). `freed`
+   * names the model and the members at the head of its line when a lease was released;
+   * it is undefined when the line changed otherwise (a sweep, a withdrawal).
+   */
+  onFreed(listener: (freed: Freed | undefined) => void): void;
   /** Leases held on each replica now, by every gateway. */
   leases(replicaIds: readonly string[]): Promise<number[]>;
   close(): Promise<void>;
