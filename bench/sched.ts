@@ -11,6 +11,9 @@
  * 3. Tables (Markdown), the targets of issue 4 item 8, the chart docs/sched-goodput.png,
  *    and with --json one JSON document on stdout (everything else goes to stderr).
  * Rejected requests are counted, not retried.
+ *
+ * With --gateways N [--slots S] [--split round-robin|random]: N gateways sharing one line
+ * vs N independent ones vs one, instead of the policy sweep (sched/gateways-mode.ts).
  */
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { describeMachine } from './lib/machine.js';
 import { calibrationTable } from './sched/calibration.js';
 import { goodputSvg, renderPng } from './sched/chart.js';
+import { runGatewayMode } from './sched/gateways-mode.js';
 import { runJobs } from './sched/pool.js';
 import { economics, economicsTable, fairnessTable, goodputTable, jsonRow, latencyTable, meanMetrics, type Row } from './sched/report.js';
 import { policyNames, replicaCount, sloDeadlines, type Job, type PolicyName } from './sched/simulation.js';
@@ -42,6 +46,9 @@ const { values } = parseArgs({
     'no-chart': { type: 'boolean', default: false },
     /** The batch workload of issue 11 instead (bench/sched-batch.ts). */
     batch: { type: 'boolean', default: false },
+    gateways: { type: 'string' },
+    slots: { type: 'string' },
+    split: { type: 'string' },
   },
   strict: true,
 });
@@ -67,6 +74,19 @@ for (const p of settings.policies) if (!policyNames.includes(p)) throw new Error
 
 // With --json, stdout carries the JSON document alone.
 const say = (text = ''): void => void (values.json ? process.stderr : process.stdout).write(`${text}\n`);
+
+if (values.gateways !== undefined) {
+  const split = values.split ?? 'round-robin';
+  if (split !== 'round-robin' && split !== 'random') throw new Error('--split is round-robin or random');
+  const gateways = Number(values.gateways);
+  if (!(Number.isInteger(gateways) && gateways >= 1)) throw new Error('--gateways wants a positive integer');
+  const { seeds, loads, durationS, warmupS, workloads, threads, clientTimeoutS, saturationRps, schedulerConfig } = settings;
+  await runGatewayMode(
+    { gateways, split, slots: Number(values.slots ?? 32), seeds, loads, durationS, warmupS, workloads, threads, clientTimeoutS, saturationRps, schedulerConfig },
+    quick, values.json, say,
+  );
+  process.exit(0);
+}
 const started = performance.now();
 const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 

@@ -12,6 +12,7 @@
 import type { SimReplica } from '../../src/engines/sim/index.js';
 import { tiers, type Tier } from '../../src/scheduler/types.js';
 import { calibrate, etaMinWaitMs, type EtaCalibration } from './calibration.js';
+import type { OverAdmission } from './over-admission.js';
 import type { Job } from './simulation.js';
 import type { RequestSpec, Tenant } from './workload.js';
 
@@ -71,6 +72,11 @@ export interface RunMetrics {
   inputTokensPerSecond: number;
   outputTokensPerSecond: number;
   batchTokensPerSecond: number;
+  /** Most requests a replica held beyond its slots, and the share of replica-time over (over-admission.ts). */
+  overAdmittedMax: number;
+  overAdmittedTimeShare: number;
+  /** Interactive requests measured that met the SLO, of those that arrived (rejections count as misses). */
+  interactiveSlo: number;
 }
 
 export const slo = { ttftMs: 1000, tpotMs: 50 };
@@ -135,7 +141,7 @@ function fairness(records: RequestRecord[], tenants: Tenant[], windowSeconds: nu
   };
 }
 
-export function summarize(job: Job, tenants: Tenant[], all: RequestRecord[], sims: SimReplica[]): RunMetrics {
+export function summarize(job: Job, tenants: Tenant[], all: RequestRecord[], sims: SimReplica[], over?: OverAdmission): RunMetrics {
   const records = all.filter((r) => r.measured && r.spec.arrival < job.durationMs);
   const windowSeconds = (job.durationMs - job.warmupMs) / 1000;
   const admitted = records.filter((r) => r.state !== 'rejected');
@@ -153,6 +159,7 @@ export function summarize(job: Job, tenants: Tenant[], all: RequestRecord[], sim
     .filter((r) => !Number.isNaN(r.etaMs) && !Number.isNaN(r.grantAt) && r.grantAt - r.spec.arrival >= etaMinWaitMs)
     .map((r) => Math.abs(r.etaMs - (r.grantAt - r.spec.arrival)) / (r.grantAt - r.spec.arrival));
   const priority = records.filter((r) => r.spec.tenant.tier === 'priority');
+  const interactiveRecords = records.filter((r) => interactive(r.spec.tenant.tier));
   let computed = 0;
   let wasted = 0;
   let preemptions = 0;
@@ -185,5 +192,8 @@ export function summarize(job: Job, tenants: Tenant[], all: RequestRecord[], sim
     inputTokensPerSecond: sumTokens(done, (r) => r.spec.promptTokens) / windowSeconds,
     outputTokensPerSecond: sumTokens(done, (r) => r.completionTokens) / windowSeconds,
     batchTokensPerSecond: sumTokens(done.filter((r) => r.spec.tenant.tier === 'batch'), (r) => r.spec.promptTokens + r.completionTokens) / windowSeconds,
+    overAdmittedMax: over?.maxOver ?? Number.NaN,
+    overAdmittedTimeShare: over?.timeShare() ?? Number.NaN,
+    interactiveSlo: interactiveRecords.length === 0 ? Number.NaN : interactiveRecords.filter(meetsSlo).length / interactiveRecords.length,
   };
 }

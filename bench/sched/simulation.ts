@@ -9,10 +9,12 @@ import type { Clock } from '../../src/core/clock.js';
 import { isSkylarkError } from '../../src/core/errors.js';
 import { SimReplica, type SimEvent } from '../../src/engines/sim/index.js';
 import { createScheduler, type PolicyName as SchedulerPolicy, type SchedulerConfigOverrides } from '../../src/scheduler/index.js';
-import { SkylarkScheduler } from '../../src/scheduler/skylark-scheduler.js';
 import type { ReplicaHandle } from '../../src/scheduler/types.js';
+import { schedulerFront, type Front } from './front.js';
+import { gatewayFront, type GatewaySetup } from './gateways.js';
 import { EventHeap } from './heap.js';
 import { summarize, type RequestRecord, type RunMetrics } from './metrics.js';
+import { OverAdmission } from './over-admission.js';
 import { substream } from './random.js';
 import { buildWorkload, maxOutputTokens, type RequestSpec, type Tenant, type WorkloadName } from './workload.js';
 
@@ -40,6 +42,10 @@ export interface Job {
   schedulerConfig?: SchedulerConfigOverrides;
   /** false: stop at the end of the window instead of letting what is queued finish (capacity runs). */
   drain?: boolean;
+  /** Slots of each simulated replica (the engine runs at most this many; default 256). */
+  replicaSlots?: number;
+  /** Several gateways in front of the replicas (gateways.ts) instead of one scheduler; policy is ignored. */
+  gateways?: GatewaySetup;
 }
 
 export const replicaCount = 4;
@@ -66,24 +72,28 @@ type LoopEvent =
   | { kind: 'wake'; at: number };
 
 export function simulate(job: Job): RunMetrics {
-  const { tenants, records, sims } = run(job);
-  return summarize(job, tenants, records, sims);
+  const { tenants, records, sims, overAdmission } = run(job);
+  return summarize(job, tenants, records, sims, overAdmission);
 }
 
 /** The run itself, with every request's record (for summaries and for digging into one run). */
-export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; sims: SimReplica[] } {
+export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; sims: SimReplica[]; overAdmission: OverAdmission } {
   const workload = buildWorkload(job.workload, job.seed, job.requestsPerSecond, job.durationMs);
   const clock = new VirtualClock();
-  const sims = Array.from({ length: replicaCount }, () => new SimReplica());
+  const sims = Array.from({ length: replicaCount }, () => new SimReplica(job.replicaSlots === undefined ? {} : { slots: job.replicaSlots }));
   const handles: ReplicaHandle[] = sims.map((sim, i) => ({ id: `gpu${i}`, models: [model], load: () => sim.load() }));
   const replicaIndex = new Map(handles.map((handle, i) => [handle.id, i]));
-  const scheduler = createScheduler({
-    clock,
-    replicas: handles,
-    policy: job.policy === 'skylark-slo' ? 'skylark' : job.policy,
-    random: substream(job.seed, `policy-${job.policy}`),
-    ...(job.policy === 'skylark-slo' ? { config: { ...sloDeadlines, ...job.schedulerConfig } } : job.schedulerConfig ? { config: job.schedulerConfig } : {}),
-  });
+  const config = job.policy === 'skylark-slo' ? { ...sloDeadlines, ...job.schedulerConfig } : job.schedulerConfig;
+  const scheduler: Front = job.gateways !== undefined
+    ? gatewayFront(job.gateways, { clock, replicaIds: handles.map((h) => h.id), model, slots: sims[0]!.slots, seed: job.seed, config })
+    : schedulerFront(createScheduler({
+      clock,
+      replicas: handles,
+      policy: job.policy === 'skylark-slo' ? 'skylark' : job.policy,
+      random: substream(job.seed, `policy-${job.policy}`),
+      ...(config === undefined ? {} : { config }),
+    }));
+  const overAdmission = new OverAdmission(sims, job.warmupMs, job.durationMs);
   const heap = new EventHeap<LoopEvent>();
   const stepAt = sims.map(() => Number.POSITIVE_INFINITY);
   const dirty = new Set<number>();
@@ -114,6 +124,7 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
     record.replica = index;
     const { spec } = record;
     sims[index]!.enqueue({ id: spec.id, prefix: spec.prefix, outputTokens: spec.outputTokens, answerHash: spec.answerHash }, clock.time);
+    overAdmission.granted(index);
     dirty.add(index);
   };
 
@@ -146,7 +157,7 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
       record.etaLowMs = told?.etaLowMs ?? NaN;
       record.etaHighMs = told?.etaHighMs ?? NaN;
       // The estimate before the delay history, from the same moment (Skylark alone queues).
-      record.etaPacedMs = scheduler instanceof SkylarkScheduler ? (scheduler.toldOnArrival(spec.id)?.pacedMs ?? NaN) : NaN;
+      record.etaPacedMs = scheduler.toldOnArrival(spec.id)?.pacedMs ?? NaN;
     }
     const patience = spec.tenant.tier === 'batch' ? batchTimeoutMs : job.clientTimeoutMs;
     if (Number.isFinite(patience)) heap.push(spec.arrival + patience, { kind: 'timeout', record });
@@ -203,11 +214,13 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
     const nextInitial = cursor < initial.length ? initial[cursor]!.arrival : Number.POSITIVE_INFINITY;
     if (nextInitial <= heap.peekTime()) {
       if (!Number.isFinite(nextInitial)) break;
+      overAdmission.advance(clock.time, nextInitial);
       clock.time = nextInitial;
       arrive(initial[cursor++]!);
     } else {
+      if (heap.peekTime() > endBy) break;
+      overAdmission.advance(clock.time, heap.peekTime());
       clock.time = heap.peekTime();
-      if (clock.time > endBy) break;
       const event = heap.pop()!;
       if (event.kind === 'arrival') arrive(event.spec);
       else if (event.kind === 'timeout') giveUp(event.record);
@@ -223,5 +236,5 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
     }
     touch();
   }
-  return { tenants: workload.tenants, records: all, sims };
+  return { tenants: workload.tenants, records: all, sims, overAdmission };
 }
