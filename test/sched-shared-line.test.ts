@@ -125,7 +125,7 @@ describe('the shared line model against the real scripts', () => {
         const [h] = held.splice(Math.floor(random() * held.length), 1);
         const correction = Math.floor(random() * 400) - 200;
         model.release({ ...h!.lease, member: h!.memberModel }, correction);
-        await real[h!.owner]!.release({ ...h!.lease, member: h!.memberReal }, correction);
+        await real[h!.owner]!.release({ ...h!.lease, member: h!.memberReal }, correction, 4);
       } else if (waiting.length > 0) {
         const [w] = waiting.splice(Math.floor(random() * waiting.length), 1);
         model.withdraw({ ...w!.request, member: w!.memberModel });
