@@ -106,8 +106,11 @@ function parseSample(line: string, where: string): Sample {
   const valueMatch = /^ (\S+)( -?\d+)?$/.exec(rest);
   if (!valueMatch) throw new Error(`bad value part, ${where}`);
   const text = valueMatch[1]!;
-  const value = text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : text === 'NaN' ? NaN : Number(text);
-  if (Number.isNaN(value) && text !== 'NaN') throw new Error(`bad value ${text}, ${where}`);
+  // Prometheus reads values with Go's ParseFloat, which takes NaN in any case: prom-client
+  // writes `Nan` for a gauge with no samples yet (the event-loop lag right after start).
+  const nan = /^nan$/i.test(text);
+  const value = text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : nan ? NaN : Number(text);
+  if (Number.isNaN(value) && !nan) throw new Error(`bad value ${text}, ${where}`);
   return { name, labels, value };
 }
 
