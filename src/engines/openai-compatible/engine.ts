@@ -174,18 +174,8 @@ export class OpenAICompatibleEngine implements Engine {
     const connection = this.connection;
     const pool = connection.requirePool();
     if (request.signal.aborted) throw request.signal.reason;
-    const { controller, untrack } = connection.track(request.signal);
-    connection.busy++;
-    let reader: ChunkReader | undefined;
-    let released = false;
-    const release = (completed: boolean): void => {
-      if (released) return;
-      released = true;
-      if (completed) reader?.release();
-      else reader?.destroy();
-      untrack();
-      connection.busy--;
-    };
+    const occupied = connection.occupy(request.signal);
+    const { release } = occupied;
     let gotHeaders = false;
     const mapped = (error: unknown): unknown => {
       release(false);
@@ -196,15 +186,14 @@ export class OpenAICompatibleEngine implements Engine {
       const headers = this.requestHeaders(request.requestId, false);
       // undici sets a multipart body's own content type (with its boundary).
       if (typeof body !== 'string') delete headers['content-type'];
-      const response = await pool.request({ path: `${this.basePath}/${path}`, method: 'POST', headers, body, signal: controller.signal });
+      const response = await pool.request({ path: `${this.basePath}/${path}`, method: 'POST', headers, body, signal: occupied.signal });
       gotHeaders = true;
-      reader = new ChunkReader(response.body);
+      const open = (occupied.reader = new ChunkReader(response.body));
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        const text = await reader.text(errorBodyLimit);
+        const text = await open.text(errorBodyLimit);
         throw errorFromStatus(response.statusCode, response.headers, text, request.model);
       }
       const contentType = String(response.headers['content-type'] ?? '');
-      const open = reader;
       return {
         contentType,
         text: async () => {

@@ -39,6 +39,14 @@ export interface UpstreamCall {
   model: string;
 }
 
+export interface Occupied {
+  /** Aborted when the caller's signal is, or when the connection closes. */
+  readonly signal: AbortSignal;
+  /** The response body, once there is one: released to the pool or destroyed with the request. */
+  reader: ChunkReader | undefined;
+  release(completed: boolean): void;
+}
+
 export interface UpstreamConnectionOptions {
   origin: string;
   maxConnections: number;
@@ -117,6 +125,30 @@ export class UpstreamConnection {
     };
   }
 
+  /**
+   * One upstream request's hold on this connection: counted as busy and abortable by close()
+   * until released — once, whichever path ends it. A completed body goes back to the pool's
+   * keep-alive; anything else tears the request down.
+   */
+  occupy(signal: AbortSignal): Occupied {
+    const { controller, untrack } = this.track(signal);
+    this.busy++;
+    let released = false;
+    const occupied: Occupied = {
+      signal: controller.signal,
+      reader: undefined,
+      release: (completed) => {
+        if (released) return;
+        released = true;
+        if (completed) occupied.reader?.release();
+        else occupied.reader?.destroy();
+        untrack();
+        this.busy--;
+      },
+    };
+    return occupied;
+  }
+
   /** A transport failure (or a closed engine) as the SkylarkError a caller sees. */
   failure(error: unknown, gotHeaders: boolean): SkylarkError {
     if (this.state === 'closed') return new SkylarkError('engine_unavailable', 'The engine was closed.', { cause: error });
@@ -142,25 +174,15 @@ export class UpstreamConnection {
       return;
     }
 
-    const { controller, untrack } = this.track(call.signal);
-    this.busy++;
-    let reader: ChunkReader | undefined;
-    let released = false;
-    const release = (completed: boolean): void => {
-      if (released) return;
-      released = true;
-      if (completed) reader?.release();
-      else reader?.destroy();
-      untrack();
-      this.busy--;
-    };
+    const occupied = this.occupy(call.signal);
+    const { release } = occupied;
 
     let terminal: GenerationPart;
     let gotHeaders = false;
     try {
-      const response = await pool.request({ path: call.path, method: 'POST', headers: call.headers, body: call.body, signal: controller.signal });
+      const response = await pool.request({ path: call.path, method: 'POST', headers: call.headers, body: call.body, signal: occupied.signal });
       gotHeaders = true;
-      reader = new ChunkReader(response.body);
+      const reader = (occupied.reader = new ChunkReader(response.body));
       if (response.statusCode < 200 || response.statusCode >= 300) {
         const text = await reader.text(errorBodyLimit);
         throw statusError(response.statusCode, response.headers, text, call.model);
@@ -190,13 +212,13 @@ export class UpstreamConnection {
         const events = chunk === null ? parser.end() : parser.push(chunk);
         for (const data of events) {
           // A part may have been suspended in a yield while the client left; stop there.
-          if (controller.signal.aborted) throw new Error('aborted');
+          if (occupied.signal.aborted) throw new Error('aborted');
           for (const part of decoder.event(data)) yield part;
           if (decoder.done) break;
         }
         if (chunk === null || decoder.done) break;
       }
-      if (controller.signal.aborted) throw new Error('aborted');
+      if (occupied.signal.aborted) throw new Error('aborted');
       terminal = decoder.complete
         ? decoder.finish(decoder.finishReason ?? 'stop')
         : decoder.error(new SkylarkError('upstream_error', 'The upstream closed the stream before it finished.'));
