@@ -84,6 +84,27 @@ describe('GET /metrics', () => {
     expect(moved('rate_limited')).toBe(1);
   });
 
+  it('counts refusals on /v1/messages too, which answer in Anthropic\'s error shape', async () => {
+    const { key } = await tenantWithKey(sky.platform.store.db, { rpm: 1 });
+    const before = await scrape();
+    const message = () =>
+      fetch(`${sky.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'skylark-tiny', max_tokens: 6, messages: [{ role: 'user', content: 'Count: 3' }] }),
+      });
+    const refused = await message();
+    expect(refused.status).toBe(402);
+    expect(((await refused.json()) as { type: string }).type).toBe('error');
+    expect((await message()).status).toBe(429);
+    const after = await scrape();
+    const moved = (reason: string) =>
+      total(after, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason }) -
+      total(before, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason });
+    expect(moved('insufficient_quota')).toBe(1);
+    expect(moved('rate_limited')).toBe(1);
+  });
+
   it('a model id the catalog does not know never becomes a label value', async () => {
     expect((await chat({ model: 'made-up-model-xyz' })).status).toBe(404);
     const text = await (await sky.request('/metrics')).text();

@@ -80,7 +80,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
   app.register(async (routes) => {
     registerHealthRoutes(routes, options.deps);
     registerOpenAIRoutes(routes, options.deps, inFlight);
-    registerAnthropicRoutes(routes, options.deps, inFlight);
+    registerAnthropicRoutes(routes, options.deps, inFlight, observer);
     registerResponsesRoutes(routes, options.deps, inFlight);
     registerMediaRoutes(routes, options.deps, inFlight);
     registerTenantRoutes(routes, options.deps);

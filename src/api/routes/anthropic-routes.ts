@@ -12,6 +12,7 @@ import type { GatewayDeps } from '../../gateway/request-context.js';
 import { anthropicErrorBody, sendAnthropicError } from '../anthropic-error-reply.js';
 import { logIfInternal, toApiError } from '../error-reply.js';
 import type { InFlightRequests } from '../in-flight.js';
+import type { HttpObserver } from '../observe-http.js';
 import { principalOf } from '../principal.js';
 import { sendEventStream, type EventFormat } from '../sse.js';
 import { generationHandler } from './openai-routes.js';
@@ -31,11 +32,18 @@ export function anthropicFormat(requestId: string): EventFormat {
   };
 }
 
-export function registerAnthropicRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
+export function registerAnthropicRoutes(
+  app: FastifyInstance,
+  deps: GatewayDeps,
+  inFlight: InFlightRequests,
+  observer: HttpObserver,
+): void {
   app.register(async (scope) => {
     scope.setErrorHandler((error, request, reply) => {
       const apiError = toApiError(error);
       logIfInternal(request, apiError, error);
+      // The same counts as the OpenAI routes' handler: refusals here are /metrics rejections too.
+      observer.onError(request, apiError);
       return sendAnthropicError(reply, apiError, reply.getHeader('x-request-id') as string | undefined);
     });
 
