@@ -108,8 +108,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const replicaCosts = replicaCostsOf(config);
   const deps: ServerDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
-    responses: new StoredResponses(store.db),
+    responses: new StoredResponses(store.db, { retentionMs: retentionMsOf(config.responses.retentionDays), clock: systemClock }),
   };
+  const responseSweep = sweepEvery(config.responses.sweepIntervalMs, () => deps.responses.sweep(), logger);
   const consumer = await openConsumer(store, deps, { env, logger, redis });
   const batch = openBatches(store, deps, options.dataDir, config.batches, logger);
   const server = buildServer({
@@ -145,6 +146,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      clearInterval(responseSweep);
       const stopped = server.app.close();
       await server.inFlight.drain(config.server.shutdownGraceMs);
       await stopped;
@@ -169,6 +171,22 @@ function fillContextWindows(entries: ModelEntry[], engine: Engine): void {
   for (const entry of entries) {
     if (entry.engine === engine && entry.contextWindow === null && described) entry.contextWindow = described.contextSize;
   }
+}
+
+function retentionMsOf(days: number | null): number | null {
+  return days === null ? null : Math.round(days * 86_400_000);
+}
+
+/** A periodic cleanup that never keeps the process alive and only logs when it fails. */
+function sweepEvery(intervalMs: number, sweep: () => Promise<number>, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    sweep().then(
+      (removed) => removed > 0 && logger.info({ removed }, 'expired stored responses deleted'),
+      (error: unknown) => logger.warn({ err: error }, 'stored responses sweep failed'),
+    );
+  }, intervalMs);
+  timer.unref();
+  return timer;
 }
 
 async function ensureTinyModel(path: string, logger: Logger): Promise<void> {

@@ -79,6 +79,15 @@ export const configSchema = z.strictObject({
       pollMs: z.number().int().min(10).default(500),
     })
     .prefault({}),
+  /** The Responses API's stored responses (src/responses). */
+  responses: z
+    .strictObject({
+      /** Days a stored response stays readable (OpenAI keeps 30); `null` keeps them forever. */
+      retentionDays: z.number().positive().nullable().default(30),
+      /** How often expired responses are deleted. */
+      sweepIntervalMs: z.number().int().min(1000).default(3_600_000),
+    })
+    .prefault({}),
 });
 
 export type SkylarkConfig = z.infer<typeof configSchema>;
