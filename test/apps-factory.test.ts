@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireApp } from '../src/contracts/apps-api.js';
@@ -122,6 +123,22 @@ describe.each(platformDialects)('the app factory on %s', (dialect) => {
       .executeTakeFirstOrThrow();
     expect(usage).toMatchObject({ tenant_id: tenantId, model_id: 'skylark-tiny' });
 
+    // The Anthropic and Responses APIs serve the app the same way: its prompt, its ceiling.
+    const anthropic = new Anthropic({ baseURL: sky.url, apiKey: key, maxRetries: 0 });
+    // The SDK's types no longer list temperature; the API still takes it.
+    const params = { model: 'app:api-app', max_tokens: 50, temperature: 0, messages: [{ role: 'user' as const, content: 'Count: 7' }] };
+    const message = await anthropic.messages.create(params as Anthropic.MessageCreateParamsNonStreaming);
+    expect(message.content).toMatchObject([{ type: 'text', text: '89' }]);
+    expect(message.stop_reason).toBe('max_tokens');
+    // Anthropic counts the prefix the engine reused apart from input_tokens.
+    expect(message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0)).toBe(data.usage!.prompt_tokens);
+    const counted = await anthropic.messages.countTokens({ model: 'app:api-app', messages: [{ role: 'user', content: 'Count: 7' }] });
+    expect(counted.input_tokens).toBe(data.usage!.prompt_tokens);
+    const answered = await client.responses.create({ model: 'app:api-app', input: 'Count: 7', temperature: 0 });
+    expect(answered.output_text).toBe('89');
+    expect(answered.status).toBe('incomplete');
+    expect(answered.usage!.input_tokens).toBe(data.usage!.prompt_tokens);
+
     await owner.json('PATCH', '/api/apps/api-app', { visibility: 'private' });
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the gateway trusts app rows for a second
     const hidden = await client.chat.completions.create({ model: 'app:api-app', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
@@ -132,5 +149,9 @@ describe.each(platformDialects)('the app factory on %s', (dialect) => {
     expect(served.choices[0]!.message.content).toBe('89');
     const unknown = await client.chat.completions.create({ model: 'app:nope', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect((unknown as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
+    const hiddenMessage = await anthropic.messages
+      .create({ model: 'app:api-app', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect((hiddenMessage as InstanceType<typeof Anthropic.APIError>).status).toBe(404);
   });
 });

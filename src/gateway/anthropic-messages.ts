@@ -16,6 +16,7 @@ import type { ChatGeneration } from '../engines/engine.js';
 import { anthropicEvents, collectMessage } from './anthropic-stream.js';
 import { toEngineMessagesFromAnthropic, toEngineToolsFromAnthropic, toSamplingFromAnthropic } from './anthropic-mapping.js';
 import type { QueueNotice } from './queue-notice.js';
+import { appOfModel, applyAppToGeneration } from './app-model.js';
 import { resolveTarget } from './resolve-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 import { startChat } from './scheduled-run.js';
@@ -32,7 +33,8 @@ export async function createAnthropicMessage(
   clientHeaders: Record<string, string> = {},
 ): Promise<AnthropicMessageResult> {
   const request = parseRequest(anthropicMessagesRequestSchema, body);
-  const target = await resolveTarget(deps, context.principal, request.model, 'chat');
+  const app = await appOfModel(deps, context.principal, request.model);
+  const target = await resolveTarget(deps, context.principal, app?.model ?? request.model, 'chat');
   const { model } = target;
   const userId = request.metadata?.user_id;
   const generation: ChatGeneration = {
@@ -46,6 +48,7 @@ export async function createAnthropicMessage(
     ...(userId == null ? {} : { user: userId }),
     ...(Object.keys(clientHeaders).length === 0 ? {} : { clientHeaders }),
   };
+  if (app) applyAppToGeneration(app, generation);
 
   const identity = { id: `msg_${context.requestId}`, model: model.id, inputTokensEstimate: 0 };
   const { hold, parts } = await startChat(deps, context, target, generation, 'messages', (served) => (identity.model = served.id));
@@ -67,7 +70,8 @@ export async function countAnthropicTokens(
   clientHeaders: Record<string, string> = {},
 ): Promise<{ input_tokens: number }> {
   const request = parseRequest(anthropicCountTokensRequestSchema, body);
-  const { model } = await resolveTarget(deps, context.principal, request.model, 'chat');
+  const app = await appOfModel(deps, context.principal, request.model);
+  const { model } = await resolveTarget(deps, context.principal, app?.model ?? request.model, 'chat');
   const generation: ChatGeneration = {
     model: model.engineModel,
     messages: toEngineMessagesFromAnthropic(request, model),
@@ -77,6 +81,7 @@ export async function countAnthropicTokens(
     stream: false,
     ...(Object.keys(clientHeaders).length === 0 ? {} : { clientHeaders }),
   };
+  if (app) applyAppToGeneration(app, generation);
   const engine = model.replicas.find((replica) => replica.health().state === 'ready') ?? model.engine;
   if (engine.countChatTokens) return { input_tokens: await engine.countChatTokens(generation) };
   const texts = generation.messages.flatMap((message) => [message.content, ...(message.toolCalls ?? []).map((call) => call.arguments)]);

@@ -4,10 +4,12 @@
  * ceiling). Billed like any call, to the caller's key. Public apps are callable by every
  * key; private ones only by the operator. The daily per-user quota is the web app's, not
  * the API's, whose callers pay per token; the fallback model applies in the web app only.
+ * `/v1/messages` and `/v1/responses` serve apps the same way (applyAppToGeneration).
  */
 import type { Clock } from '../core/clock.js';
 import { SkylarkError } from '../core/errors.js';
 import type { ChatCompletionRequest } from '../contracts/chat-request.js';
+import type { ChatGeneration } from '../engines/engine.js';
 import type { App } from '../apps/apps.js';
 import type { Principal } from '../tenancy/access.js';
 import type { GatewayDeps } from './request-context.js';
@@ -40,16 +42,20 @@ export class AppDirectory implements AppSource {
   }
 }
 
-export async function applyAppSettings(
+/**
+ * The app `model` names when it is `app:{slug}` (undefined for any other model), checked
+ * for this caller: a missing app and another's private one are the same 404.
+ */
+export async function appOfModel(
   deps: GatewayDeps,
   principal: Principal,
-  request: ChatCompletionRequest,
-): Promise<ChatCompletionRequest> {
-  if (!request.model.startsWith(appModelPrefix)) return request;
-  const slug = request.model.slice(appModelPrefix.length);
+  modelName: string,
+): Promise<(App & { model: string }) | undefined> {
+  if (!modelName.startsWith(appModelPrefix)) return undefined;
+  const slug = modelName.slice(appModelPrefix.length);
   const app = await deps.apps?.bySlug(slug);
   if (app === undefined || (app.visibility === 'private' && !principal.operator)) {
-    throw new SkylarkError('model_not_found', `The model '${request.model}' does not exist or you do not have access to it.`, {
+    throw new SkylarkError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it.`, {
       param: 'model',
     });
   }
@@ -58,6 +64,17 @@ export async function applyAppSettings(
       param: 'model',
     });
   }
+  return app as App & { model: string };
+}
+
+/** `/v1/chat/completions`: the app's settings on the request, in OpenAI's own terms. */
+export async function applyAppSettings(
+  deps: GatewayDeps,
+  principal: Principal,
+  request: ChatCompletionRequest,
+): Promise<ChatCompletionRequest> {
+  const app = await appOfModel(deps, principal, request.model);
+  if (app === undefined) return request;
   const asked = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   const maxTokens = app.maxTokens === null ? asked : Math.min(asked ?? app.maxTokens, app.maxTokens);
   const system = app.systemPrompt === '' ? [] : [{ role: 'system' as const, content: app.systemPrompt }];
@@ -70,4 +87,25 @@ export async function applyAppSettings(
     max_tokens: maxTokens ?? null,
     max_completion_tokens: null,
   };
+}
+
+/**
+ * The APIs that map their own wire format straight to engine messages (`/v1/messages`,
+ * `/v1/responses`): the same settings applied to the generation — the app's system prompt
+ * first, its sampling as defaults, its max_tokens as a ceiling.
+ */
+export function applyAppToGeneration(app: App, generation: ChatGeneration): void {
+  if (app.systemPrompt !== '') generation.messages.unshift({ role: 'system', content: app.systemPrompt });
+  if (app.maxTokens !== null) generation.maxTokens = Math.min(generation.maxTokens ?? app.maxTokens, app.maxTokens);
+  generation.temperature ??= app.temperature ?? undefined;
+  const { top_p, presence_penalty, frequency_penalty, stop, logit_bias } = app.advanced;
+  generation.topP ??= top_p;
+  generation.presencePenalty ??= presence_penalty;
+  generation.frequencyPenalty ??= frequency_penalty;
+  generation.stop ??= stop;
+  generation.logitBias ??= logit_bias;
+  // Optional fields stay absent rather than present-and-undefined, as the mappers leave them.
+  for (const key of ['temperature', 'topP', 'presencePenalty', 'frequencyPenalty', 'stop', 'logitBias'] as const) {
+    if (generation[key] === undefined) delete generation[key];
+  }
 }

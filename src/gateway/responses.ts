@@ -11,6 +11,7 @@ import type { Usage } from '../core/usage.js';
 import type { ChatGeneration, FinishReason } from '../engines/engine.js';
 import { stoppedEarly, toSamplingOptions } from './generation.js';
 import { QueueNotice, type StreamPart } from './queue-notice.js';
+import { appOfModel, applyAppToGeneration } from './app-model.js';
 import { resolveTarget } from './resolve-model.js';
 import { startChat } from './scheduled-run.js';
 import {
@@ -34,7 +35,8 @@ export type CreateResponseResult =
 export async function createResponse(deps: GatewayDeps, body: unknown, context: RequestContext): Promise<CreateResponseResult> {
   const request = parseRequest(createResponseRequestSchema, body);
   assertSupported(request);
-  const target = await resolveTarget(deps, context.principal, request.model, 'chat');
+  const app = await appOfModel(deps, context.principal, request.model);
+  const target = await resolveTarget(deps, context.principal, app?.model ?? request.model, 'chat');
   const { model } = target;
   // Looked up before anything is held: a missing (or another tenant's) id costs nothing.
   const earlier = request.previous_response_id ? await previousTurns(deps, context.principal, request.previous_response_id) : [];
@@ -50,6 +52,7 @@ export async function createResponse(deps: GatewayDeps, body: unknown, context: 
     stream: request.stream === true,
     ...(user === undefined ? {} : { user }),
   };
+  if (app) applyAppToGeneration(app, generation);
   const responseFormat = toEngineResponseFormat(request);
   if (responseFormat) generation.responseFormat = responseFormat;
 

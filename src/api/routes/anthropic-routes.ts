@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AnthropicStreamEvent } from '../../contracts/anthropic-messages.js';
+import { anthropicClientHeaders } from '../../gateway/anthropic-mapping.js';
 import { countAnthropicTokens, createAnthropicMessage } from '../../gateway/anthropic-messages.js';
 import type { QueueNotice } from '../../gateway/queue-notice.js';
 import type { GatewayDeps } from '../../gateway/request-context.js';
@@ -52,7 +53,7 @@ export function registerAnthropicRoutes(
       generationHandler(
         deps,
         inFlight,
-        (gateway, body, context, request) => createAnthropicMessage(gateway, body, context, clientHeadersOf(request)),
+        (gateway, body, context, request) => createAnthropicMessage(gateway, body, context, anthropicClientHeaders(request.headers)),
         {
           format: (context) => anthropicFormat(context.requestId),
           headers: (context) => ({ 'request-id': context.requestId }),
@@ -64,23 +65,12 @@ export function registerAnthropicRoutes(
     scope.post('/v1/messages/count_tokens', async (request: FastifyRequest, reply: FastifyReply) => {
       const context = inFlight.begin(reply, principalOf(request));
       try {
-        return await countAnthropicTokens(deps, request.body, context, clientHeadersOf(request));
+        return await countAnthropicTokens(deps, request.body, context, anthropicClientHeaders(request.headers));
       } finally {
         context.end();
       }
     });
   });
-}
-
-/** `anthropic-version` / `anthropic-beta` as the client sent them, for Anthropic-speaking upstreams. */
-function clientHeadersOf(request: FastifyRequest): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ['anthropic-version', 'anthropic-beta']) {
-    const value = request.headers[name];
-    const text = Array.isArray(value) ? value.join(',') : value;
-    if (text !== undefined && text !== '') out[name] = text;
-  }
-  return out;
 }
 
 /**
