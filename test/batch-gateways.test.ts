@@ -7,24 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { afterAll, expect, inject, it } from 'vitest';
-import './store/provided-context.js';
-import { createDatabase, postgresUrlKey, startPostgres, type PostgresServer } from './support/postgres.js';
+import { expect, it } from 'vitest';
+import { processDatabases } from './support/process-databases.js';
 import { startTestPlatform, testAdminKey, type TestPlatform } from './support/platform.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
-let ownPostgres: PostgresServer | undefined;
-async function postgresUrl(): Promise<string> {
-  const provided = inject(postgresUrlKey as 'skylarkPostgresUrl');
-  if (typeof provided === 'string' && provided !== '') return createDatabase(provided);
-  ownPostgres ??= await startPostgres();
-  cleanups.push(() => ownPostgres!.stop());
-  return createDatabase(ownPostgres.url);
-}
+const { cleanups, postgresUrl } = processDatabases();
 
 it('runs a batch on one gateway and moves it to the other when that one stops', { timeout: 90_000 }, async () => {
   const url = await postgresUrl();

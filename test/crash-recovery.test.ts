@@ -6,35 +6,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/billing/ledger.js';
 import { openDatabase, type Store } from '../src/store/database.js';
-import './store/provided-context.js';
 import { runCliToEnd } from './support/cli-process.js';
-import { createDatabase, postgresUrlKey, startPostgres, type PostgresServer } from './support/postgres.js';
+import { processDatabases } from './support/process-databases.js';
 import { serveTiny, type Served } from './support/served.js';
 import { sseData } from './support/sse.js';
 import { tenantWithKey } from './support/tenants.js';
 import { tinyTokenId } from './support/tiny-vocab.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
-let ownPostgres: PostgresServer | undefined;
-async function postgresUrl(): Promise<string> {
-  const provided = inject(postgresUrlKey as 'skylarkPostgresUrl');
-  if (typeof provided === 'string' && provided !== '') return createDatabase(provided);
-  ownPostgres ??= await startPostgres();
-  cleanups.push(() => ownPostgres!.stop());
-  return createDatabase(ownPostgres.url);
-}
-
-const databases = [
-  { name: 'sqlite', url: async (dataDir: string) => join(dataDir, 'skylark.db'), env: () => ({ DATABASE_URL: '' }) },
-  { name: 'postgres', url: async () => postgresUrl(), env: (url: string) => ({ DATABASE_URL: url }) },
-];
+const { cleanups, databases } = processDatabases();
 
 /** One stream: resolves with its request id and whether the client saw it end with [DONE]. */
 async function stream(url: string, key: string, body: object, onFirstToken: () => void = () => {}) {

@@ -32,6 +32,11 @@ const chat = (body: Record<string, unknown>, key = testAdminKey) =>
     body: JSON.stringify({ model: 'skylark-tiny', messages: [{ role: 'user', content: 'Count: 3' }], temperature: 0, max_tokens: 6, ...body }),
   });
 
+/** How much a standard-tier refusal reason of skylark-tiny moved between two scrapes. */
+const rejectionsMoved = (before: Map<string, Family>, after: Map<string, Family>) => (reason: string) =>
+  total(after, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason }) -
+  total(before, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason });
+
 describe('GET /metrics', () => {
   it('parses strictly and its request, token, TTFT and ledger series move when requests run on the tiny model', async () => {
     const before = await scrape();
@@ -76,10 +81,7 @@ describe('GET /metrics', () => {
     const before = await scrape();
     expect((await chat({}, key)).status).toBe(402);
     expect((await chat({}, key)).status).toBe(429);
-    const after = await scrape();
-    const moved = (reason: string) =>
-      total(after, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason }) -
-      total(before, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason });
+    const moved = rejectionsMoved(before, await scrape());
     expect(moved('insufficient_quota')).toBe(1);
     expect(moved('rate_limited')).toBe(1);
   });
@@ -97,10 +99,7 @@ describe('GET /metrics', () => {
     expect(refused.status).toBe(402);
     expect(((await refused.json()) as { type: string }).type).toBe('error');
     expect((await message()).status).toBe(429);
-    const after = await scrape();
-    const moved = (reason: string) =>
-      total(after, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason }) -
-      total(before, 'skylark_early_rejections_total', { model: 'skylark-tiny', tier: 'standard', reason });
+    const moved = rejectionsMoved(before, await scrape());
     expect(moved('insufficient_quota')).toBe(1);
     expect(moved('rate_limited')).toBe(1);
   });
