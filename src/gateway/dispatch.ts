@@ -98,6 +98,11 @@ export class Dispatch {
     return this.scheduler.position(requestId);
   }
 
+  /** As position(), but also a request waiting on another gateway (shared scheduling). */
+  async positionAnywhere(id: string, tenantId: string, operator: boolean): Promise<QueuePosition | undefined> {
+    return this.position(id, tenantId, operator);
+  }
+
   snapshot(): QueueSnapshot {
     return this.scheduler.snapshot();
   }

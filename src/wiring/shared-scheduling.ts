@@ -11,6 +11,7 @@ import { Dispatch, engineReplica } from '../gateway/dispatch.js';
 import type { ModelEntry } from '../gateway/model-catalog.js';
 import { RedisSlotLeases } from '../gateway/shared-scheduling/redis-slot-leases.js';
 import { SharedDispatch } from '../gateway/shared-scheduling/shared-dispatch.js';
+import { RedisSharedPositions } from '../gateway/shared-scheduling/shared-positions.js';
 import { createScheduler, defaultSchedulerConfig, resolveConfig, type SchedulerConfigOverrides } from '../scheduler/index.js';
 import type { SharedRedis } from '../store/redis.js';
 
@@ -47,7 +48,8 @@ export async function openDispatch(
   const leases = await RedisSlotLeases.start(shared.redis, { owner: shared.owner, tierWeights: config.tierWeights, onError });
   // Remote upstreams are the same engines for every gateway; in-process ones are this gateway's own.
   const sharedIds = new Set([...engines.values()].filter((engine) => remoteKinds.has(engine.kind)).map((engine) => engine.id));
-  const dispatch = watchingExternalLoad(new SharedDispatch(scheduler, engines, systemClock, leases, { replicas, shared: sharedIds, config, onError }), engines);
+  const positions = new RedisSharedPositions(shared.redis, { owner: shared.owner, onError });
+  const dispatch = watchingExternalLoad(new SharedDispatch(scheduler, engines, systemClock, leases, { replicas, shared: sharedIds, config, onError, positions }), engines);
   return {
     dispatch,
     close: async () => {

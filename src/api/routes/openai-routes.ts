@@ -66,7 +66,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, in
   app.get('/v1/queue/:requestId', async (request) => {
     const { requestId } = request.params as { requestId: string };
     const principal = principalOf(request);
-    const position = deps.dispatch.position(requestId, principal.tenantId, principal.operator);
+    const position = await deps.dispatch.positionAnywhere(requestId, principal.tenantId, principal.operator);
     if (!position) throw new SkylarkError('not_found', `No request '${requestId}' of yours is waiting.`, { param: 'request_id' });
     const range = position.etaLowMs === undefined || position.etaHighMs === undefined ? {} : { eta_low_ms: position.etaLowMs, eta_high_ms: position.etaHighMs };
     return { object: 'queue.position', request_id: requestId, status: 'waiting', position: position.position, eta_ms: Math.round(position.etaMs), ...range };

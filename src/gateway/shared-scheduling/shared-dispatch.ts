@@ -21,6 +21,7 @@ import type { ManagedScheduler } from '../../scheduler/managed.js';
 import type { SchedulerConfig } from '../../scheduler/config.js';
 import type { Grant, Outcome, QueuePosition, ReplicaHandle, WorkItem } from '../../scheduler/types.js';
 import { Dispatch, type DispatchCallbacks } from '../dispatch.js';
+import type { SharedPositions } from './shared-positions.js';
 import type { Freed, HeldLease, LeaseAnswer, SlotLeases } from './slot-leases.js';
 
 interface Waiter {
@@ -56,6 +57,8 @@ export interface SharedDispatchOptions {
   config: SchedulerConfig;
   retryEveryMs?: number;
   onError?: (error: unknown) => void;
+  /** Where places told are published for the other gateways' GET /v1/queue/{id}. */
+  positions?: SharedPositions;
 }
 
 export class SharedDispatch extends Dispatch {
@@ -157,6 +160,10 @@ export class SharedDispatch extends Dispatch {
     if (waiter === undefined) return super.position(id, tenantId, operator);
     if (waiter.item.tenantId !== tenantId && !operator) return undefined;
     return waiter.told ?? { position: waiter.rank + 1, etaMs: this.eta(waiter.item.model, waiter.rank, this.totalSlots(waiter.item.model)) };
+  }
+
+  override async positionAnywhere(id: string, tenantId: string, operator: boolean): Promise<QueuePosition | undefined> {
+    return this.position(id, tenantId, operator) ?? (await this.options.positions?.lookup(id, tenantId, operator));
   }
 
   override close(): void {
@@ -274,6 +281,7 @@ export class SharedDispatch extends Dispatch {
       waiter.told = { position, etaMs };
       waiter.callbacks.onProgress?.(waiter.told);
     }
+    this.options.positions?.publish({ requestId: item.requestId, tenantId: item.tenantId, clientRequestId: this.clientIdOf(waiter), place: waiter.told });
     if (waiter.again) this.attempt(waiter);
   }
 
@@ -319,6 +327,12 @@ export class SharedDispatch extends Dispatch {
     waiter.gone = true;
     this.waiters.delete(waiter.item.requestId);
     if (waiter.alias !== undefined && this.aliasesShared.get(waiter.alias) === waiter.item.requestId) this.aliasesShared.delete(waiter.alias);
+    this.options.positions?.remove(waiter.item.requestId, waiter.item.tenantId, this.clientIdOf(waiter));
+  }
+
+  /** The client's own id for the request: its alias less the `<tenant>:` prefix. */
+  private clientIdOf(waiter: Waiter): string | undefined {
+    return waiter.alias?.slice(waiter.item.tenantId.length + 1);
   }
 
   /** A lease was given back somewhere: this gateway's waiters among the line's head ask at once. */
