@@ -4,6 +4,7 @@
  * when it is cancelled): a tenant uploads a .jsonl in the page, creates a batch, watches
  * it complete, downloads its output, cancels another batch, uploads and deletes a file;
  * another tenant's console sees none of it; the admin key sees every tenant's batches.
+ * The prices page shows the media rates too.
  */
 import { readFile, rm } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -224,6 +225,24 @@ describe('the admin key', () => {
     const bad = await api(testAdminKey, '/admin/batches?status=nonsense');
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.param).toBe('status');
+  });
+
+  it('shows media prices on the prices page', { timeout: 60_000 }, async () => {
+    const page = await consoleFor(testAdminKey);
+    await nav(page, 'Prices');
+    await page.locator('input[name="price-model"]').fill('sim-fast');
+    await page.locator('input[name="price-input"]').fill('1');
+    await page.locator('input[name="price-output"]').fill('2');
+    await page.locator('input[name="price-image"]').fill('0.25');
+    await page.locator('input[name="price-speech_chars"]').fill('15');
+    await page.locator('input[name="price-audio_minute"]').fill('0.006');
+    await page.getByRole('button', { name: 'Set a new price version' }).click();
+    const row = page.getByTestId('prices').locator('tr[data-model="sim-fast"]');
+    await poll(() => row.getByTestId('price-image').textContent()).toBe('0.250000 CNY');
+    expect(await row.getByTestId('price-speech').textContent()).toBe('15.000000 CNY');
+    expect(await row.getByTestId('price-audio').textContent()).toBe('0.006000 CNY');
+    const [price] = (await (await api(testAdminKey, '/admin/prices?model=sim-fast')).json()).data;
+    expect(price).toMatchObject({ image_micros: 250_000, speech_chars_micros: 15_000_000, audio_minute_micros: 6_000 });
     expect(pageErrors).toEqual([]);
   });
 });

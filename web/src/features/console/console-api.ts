@@ -69,6 +69,10 @@ export interface SetPrice {
   input: string;
   cached_input?: string;
   output: string;
+  /** Per image unit, per 1M speech characters, per audio minute (media models). */
+  image?: string;
+  speech_chars?: string;
+  audio_minute?: string;
 }
 
 /** OpenAI's File object (GET /v1/files). */
