@@ -34,6 +34,7 @@ function OwnFiles() {
     try {
       await api.deleteFile(file.id);
       setError(null);
+      list.remove(file.id);
       await list.refresh();
     } catch (failure) {
       setError(failure);
