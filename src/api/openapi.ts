@@ -61,6 +61,8 @@ export interface RouteDoc {
   params?: Record<string, string>;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** The body's media type, when it is not JSON (uploads: `multipart/form-data`). */
+  consumes?: string;
   /** The success answer; 200 unless `status` says otherwise. */
   response?: z.ZodType;
   status?: number;
@@ -88,6 +90,7 @@ export function documented(doc: RouteDoc): RouteShorthandOptions {
   }
   if (doc.query) schema.querystring = jsonSchema(doc.query, 'input');
   if (doc.body) schema.body = jsonSchema(doc.body, 'input');
+  if (doc.consumes) schema.consumes = [doc.consumes];
   return { schema, validatorCompiler: passThrough, serializerCompiler: plainJson };
 }
 
@@ -95,5 +98,6 @@ const errorText: Record<number, string> = {
   400: 'Invalid request: `error.param` names the field',
   401: 'Missing or invalid API key',
   403: 'The key may not do this (the admin API needs the operator key)',
-  404: 'No such tenant, key, endpoint or model',
+  404: 'No such tenant, key, endpoint, model, file or batch',
+  413: 'The upload is larger than the server accepts',
 };

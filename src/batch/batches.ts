@@ -22,7 +22,7 @@ const completionWindowMs = 24 * 3600 * 1000;
 /** Statuses a runner still has work in; the rest are final. */
 export const activeStatuses: readonly BatchStatus[] = ['validating', 'in_progress', 'finalizing', 'cancelling'];
 
-const createRequest = z.object({
+export const createBatchRequest = z.object({
   input_file_id: z.string().min(1),
   endpoint: z.enum(batchEndpoints),
   completion_window: z.literal('24h'),
@@ -30,9 +30,18 @@ const createRequest = z.object({
   output_expires_after: z.unknown().optional(),
 });
 
-const listQuery = z.object({
+export const listBatchesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().optional(),
+});
+
+/** `GET /admin/batches`: every tenant's, or one tenant's, newest first. */
+export const listAllBatchesQuery = z.object({
+  tenant_id: z.string().min(1).optional(),
+  status: z
+    .enum(['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] satisfies BatchStatus[])
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
 export type BatchRow = Selectable<BatchesTable>;
@@ -51,7 +60,7 @@ export class BatchService {
   ) {}
 
   async create(principal: Principal, body: unknown) {
-    const request = parseRequest(createRequest, body);
+    const request = parseRequest(createBatchRequest, body);
     const file = await this.files.row(principal.tenantId, request.input_file_id, 'input_file_id');
     if (file.purpose !== 'batch') {
       throw new SkylarkError('invalid_request', `File ${file.id} has purpose '${file.purpose}'; a batch's input file must have purpose 'batch'.`, {
@@ -97,7 +106,7 @@ export class BatchService {
 
   /** Newest first; `after` is the last id of the previous page. */
   async list(tenantId: string, query: unknown) {
-    const { limit, after } = parseRequest(listQuery, query ?? {});
+    const { limit, after } = parseRequest(listBatchesQuery, query ?? {});
     let select = this.db.selectFrom('batches').selectAll().where('tenant_id', '=', tenantId);
     if (after !== undefined) {
       const cursor = await this.row(tenantId, after, 'after');
@@ -110,6 +119,13 @@ export class BatchService {
     const counts = await this.counts(page);
     const data = page.map((row) => toWireBatch(row, counts.get(row.id)!));
     return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit };
+  }
+
+  /** `GET /admin/batches`: the operator's view, with each batch's tenant. */
+  async listForOperator(query: unknown) {
+    const { tenant_id, status, limit } = parseRequest(listAllBatchesQuery, query ?? {});
+    const data = await this.listAll({ limit, ...(tenant_id === undefined ? {} : { tenantId: tenant_id }), ...(status === undefined ? {} : { status }) });
+    return { object: 'list' as const, data };
   }
 
   /** Every tenant's batches, newest first (the operator's CLI), optionally of one tenant or status. */

@@ -44,7 +44,7 @@ export interface StagedFile {
   bytes: number;
 }
 
-const listQuery = z.object({
+export const listFilesQuery = z.object({
   purpose: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
   after: z.string().optional(),
@@ -123,7 +123,7 @@ export class FileService {
 
   /** Newest first by default; `after` is the last id of the previous page. */
   async list(tenantId: string, query: unknown): Promise<FileList> {
-    const { purpose, limit, after, order } = parseRequest(listQuery, query ?? {});
+    const { purpose, limit, after, order } = parseRequest(listFilesQuery, query ?? {});
     let select = this.db.selectFrom('files').selectAll().where('tenant_id', '=', tenantId);
     if (purpose !== undefined) select = select.where('purpose', '=', purpose);
     if (after !== undefined) {

@@ -5,7 +5,11 @@
  * routes keep OpenAI's. `?beta=true` (what the SDK's beta client adds) is accepted and ignored.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AnthropicStreamEvent } from '../../contracts/anthropic-messages.js';
+import {
+  anthropicCountTokensRequestSchema,
+  anthropicMessagesRequestSchema,
+  type AnthropicStreamEvent,
+} from '../../contracts/anthropic-messages.js';
 import { anthropicClientHeaders } from '../../gateway/anthropic-mapping.js';
 import { countAnthropicTokens, createAnthropicMessage } from '../../gateway/anthropic-messages.js';
 import type { QueueNotice } from '../../gateway/queue-notice.js';
@@ -14,6 +18,7 @@ import { anthropicErrorBody, sendAnthropicError } from '../anthropic-error-reply
 import { logIfInternal, toApiError } from '../error-reply.js';
 import type { InFlightRequests } from '../in-flight.js';
 import type { HttpObserver } from '../observe-http.js';
+import { documented } from '../openapi.js';
 import { principalOf } from '../principal.js';
 import { sendEventStream, type EventFormat } from '../sse.js';
 import { generationHandler } from './openai-routes.js';
@@ -48,8 +53,12 @@ export function registerAnthropicRoutes(
       return sendAnthropicError(reply, apiError, reply.getHeader('x-request-id') as string | undefined);
     });
 
+    const tags = ['Anthropic Messages'];
+    // Errors on these routes have Anthropic's shape ({type: "error", error: {type, message}}), not OpenAI's.
+    const description = "Anthropic's API: send the key as `x-api-key` or `Authorization: Bearer`. Errors have Anthropic's shape.";
     scope.post(
       '/v1/messages',
+      documented({ summary: "Create a message (Anthropic's Messages API); `stream: true` answers with named server-sent events", description, tags, body: anthropicMessagesRequestSchema, errors: [402, 404, 429] }),
       generationHandler(
         deps,
         inFlight,
@@ -62,14 +71,18 @@ export function registerAnthropicRoutes(
       ),
     );
 
-    scope.post('/v1/messages/count_tokens', async (request: FastifyRequest, reply: FastifyReply) => {
-      const context = inFlight.begin(reply, principalOf(request));
-      try {
-        return await countAnthropicTokens(deps, request.body, context, anthropicClientHeaders(request.headers));
-      } finally {
-        context.end();
-      }
-    });
+    scope.post(
+      '/v1/messages/count_tokens',
+      documented({ summary: 'Count the input tokens a message request would use', description, tags, body: anthropicCountTokensRequestSchema, errors: [404] }),
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        const context = inFlight.begin(reply, principalOf(request));
+        try {
+          return await countAnthropicTokens(deps, request.body, context, anthropicClientHeaders(request.headers));
+        } finally {
+          context.end();
+        }
+      },
+    );
   });
 }
 

@@ -4,12 +4,15 @@
  */
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { imageRequestSchema, speechRequestSchema, transcriptionFieldsSchema } from '../../contracts/media-request.js';
 import { SkylarkError } from '../../core/errors.js';
 import { createImages } from '../../gateway/images.js';
 import type { GatewayDeps, RequestContext } from '../../gateway/request-context.js';
 import { createSpeech } from '../../gateway/speech.js';
 import { createTranscription, type AudioUpload } from '../../gateway/transcription.js';
 import type { InFlightRequests } from '../in-flight.js';
+import { documented } from '../openapi.js';
 import { principalOf } from '../principal.js';
 import { sendBytes } from '../send-bytes.js';
 
@@ -43,10 +46,17 @@ export function registerMediaRoutes(app: FastifyInstance, deps: GatewayDeps, inF
       }
     };
 
-  app.post('/v1/images/generations', tracked((request, _reply, context) => createImages(deps, request.body, context)));
+  const tags = ['Media'];
+  const billed = [402, 404, 429];
+  app.post(
+    '/v1/images/generations',
+    documented({ summary: 'Generate images from a prompt (billed per image unit)', tags, body: imageRequestSchema, errors: billed }),
+    tracked((request, _reply, context) => createImages(deps, request.body, context)),
+  );
 
   app.post(
     '/v1/audio/speech',
+    documented({ summary: 'Read text aloud; answers with the audio bytes (billed per 1M input characters)', tags, body: speechRequestSchema, errors: billed }),
     tracked(async (request, reply, context) => {
       const answer = await createSpeech(deps, request.body, context);
       await sendBytes(reply, answer.contentType, answer.audio, { ...context.responseHeaders, 'x-request-id': context.requestId });
@@ -58,6 +68,13 @@ export function registerMediaRoutes(app: FastifyInstance, deps: GatewayDeps, inF
     await scope.register(multipart, { limits: { fileSize: maxAudioBytes, files: 1, fields: 16 } });
     scope.post(
       '/v1/audio/transcriptions',
+      documented({
+        summary: 'Transcribe an audio file (multipart/form-data; billed per audio minute, by the second)',
+        tags,
+        body: transcriptionFieldsSchema.extend({ file: z.string().meta({ format: 'binary', description: 'The audio, at most 25 MB.' }) }),
+        consumes: 'multipart/form-data',
+        errors: [...billed, 413, 415],
+      }),
       tracked(async (request, reply, context) => {
         const { fields, file } = await readForm(request);
         const answer = await createTranscription(deps, fields, file, context);

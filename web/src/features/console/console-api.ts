@@ -69,6 +69,49 @@ export interface SetPrice {
   input: string;
   cached_input?: string;
   output: string;
+  /** Per image unit, per 1M speech characters, per audio minute (media models). */
+  image?: string;
+  speech_chars?: string;
+  audio_minute?: string;
+}
+
+/** OpenAI's File object (GET /v1/files). */
+export interface FileObject {
+  id: string;
+  object: 'file';
+  bytes: number;
+  created_at: number;
+  filename: string;
+  purpose: string;
+}
+
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export const batchEndpoints = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+
+/** OpenAI's Batch object (GET /v1/batches); `tenant_id` only in /admin/batches. */
+export interface BatchObject {
+  id: string;
+  object: 'batch';
+  endpoint: string;
+  status: BatchStatus;
+  input_file_id: string;
+  output_file_id?: string;
+  error_file_id?: string;
+  errors?: { data: Array<{ code: string; message: string; line?: number | null }> };
+  request_counts: { total: number; completed: number; failed: number };
+  created_at: number;
+  completed_at?: number;
+  failed_at?: number;
+  expired_at?: number;
+  cancelled_at?: number;
+  tenant_id?: string;
+}
+
+/** A page of an OpenAI cursor list. */
+export interface CursorPage<T> {
+  data: T[];
+  last_id: string | null;
+  has_more: boolean;
 }
 
 const enc = encodeURIComponent;
@@ -140,4 +183,32 @@ export class ConsoleApi {
 
   engines = () => this.call<EngineList>('GET', '/admin/engines');
   adminQueue = () => this.call<QueueSnapshot>('GET', '/admin/queue');
+
+  /** The calling key's tenant's files and batches (/v1/files, /v1/batches), as any OpenAI client sees them. */
+  files = (after?: string) => this.call<CursorPage<FileObject>>('GET', `/v1/files${query({ limit: '50', after })}`);
+  deleteFile = (id: string) => this.call<{ deleted: boolean }>('DELETE', `/v1/files/${enc(id)}`);
+  uploadFile = (file: File, purpose: string) => {
+    const form = new FormData();
+    form.append('purpose', purpose);
+    form.append('file', file, file.name);
+    return this.send('POST', '/v1/files', form).then((r) => r.json() as Promise<FileObject>);
+  };
+  fileContent = (id: string) => this.send('GET', `/v1/files/${enc(id)}/content`).then((r) => r.blob());
+  batches = (after?: string) => this.call<CursorPage<BatchObject>>('GET', `/v1/batches${query({ limit: '20', after })}`);
+  createBatch = (body: { input_file_id: string; endpoint: string; completion_window: '24h' }) => this.call<BatchObject>('POST', '/v1/batches', body);
+  cancelBatch = (id: string) => this.call<BatchObject>('POST', `/v1/batches/${enc(id)}/cancel`);
+  /** Every tenant's batches, or one tenant's (admin key). */
+  adminBatches = (tenantId?: string) => this.call<List<BatchObject>>('GET', `/admin/batches${query({ tenant_id: tenantId, limit: '100' })}`).then((r) => r.data);
+
+  /** A request whose body or answer is not JSON (an upload, a file's bytes). */
+  private async send(method: string, path: string, body?: FormData): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(path, { method, headers: { authorization: `Bearer ${this.key}` }, credentials: 'omit', ...(body ? { body } : {}) });
+    } catch (error) {
+      throw new NetworkError(error);
+    }
+    if (!response.ok) throw await toApiError(response);
+    return response;
+  }
 }

@@ -2,8 +2,10 @@
 import type { ComponentType } from 'react';
 import type { MessageKey } from '../../i18n/dictionary.js';
 import { BalancePage } from './balance-page.js';
+import { BatchesPage } from './batches-page.js';
 import { EndpointsPage } from './endpoints-page.js';
 import { EnginesPage } from './engines-page.js';
+import { FilesPage } from './files-page.js';
 import { KeysPage } from './keys-page.js';
 import { PricesPage } from './prices-page.js';
 import { QueuePage } from './queue-page.js';
@@ -26,6 +28,8 @@ export const consolePages: ConsolePage[] = [
   { path: '/console/endpoints', title: 'console.nav.endpoints', admin: false, Component: EndpointsPage },
   { path: '/console/queue', title: 'console.nav.queue', admin: false, Component: QueuePage },
   { path: '/console/engines', title: 'console.nav.engines', admin: false, Component: EnginesPage },
+  { path: '/console/batches', title: 'console.nav.batches', admin: false, Component: BatchesPage },
+  { path: '/console/files', title: 'console.nav.files', admin: false, Component: FilesPage },
   { path: '/console/tenants', title: 'console.nav.tenants', admin: true, Component: TenantsPage },
   { path: '/console/prices', title: 'console.nav.prices', admin: true, Component: PricesPage },
   { path: '/console/topups', title: 'console.nav.topups', admin: true, Component: TopUpsPage },

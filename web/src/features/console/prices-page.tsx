@@ -1,6 +1,7 @@
 /**
  * The price catalog (admin): what each model costs now, every version of one model, and
- * a new version. Prices are per 1M tokens, entered and shown as exact decimal strings.
+ * a new version. Prices are per 1M tokens, entered and shown as exact decimal strings;
+ * media models are priced per image unit, per 1M speech characters and per audio minute.
  */
 import { useState } from 'react';
 import type { PriceObject } from '../../../../src/contracts/admin-responses.js';
@@ -72,6 +73,9 @@ function PriceTable({ prices, onHistory, testId }: { prices: PriceObject[]; onHi
         t('console.prices.cached'),
         t('console.prices.output'),
         t('console.prices.batch'),
+        t('console.prices.image'),
+        t('console.prices.speech'),
+        t('console.prices.audio'),
         t('console.prices.from'),
       ]}
       actions={onHistory !== undefined}
@@ -90,6 +94,15 @@ function PriceTable({ prices, onHistory, testId }: { prices: PriceObject[]; onHi
             {price.output} {price.currency}
           </td>
           <td className="num">{price.batch_discount_pct}%</td>
+          <td className="num" data-testid="price-image">
+            {price.image} {price.currency}
+          </td>
+          <td className="num" data-testid="price-speech">
+            {price.speech_chars} {price.currency}
+          </td>
+          <td className="num" data-testid="price-audio">
+            {price.audio_minute} {price.currency}
+          </td>
           <td>{formatSeconds(price.effective_from, lang)}</td>
           {onHistory && (
             <td>
@@ -106,7 +119,7 @@ function PriceTable({ prices, onHistory, testId }: { prices: PriceObject[]; onHi
 
 function SetPriceForm({ models, onSet }: { models: string[]; onSet: (body: SetPrice) => Promise<void> }) {
   const { t } = useI18n();
-  const [form, setForm] = useState({ model: '', currency: 'CNY' as 'CNY' | 'USD', input: '', cached_input: '', output: '' });
+  const [form, setForm] = useState({ model: '', currency: 'CNY' as 'CNY' | 'USD', input: '', cached_input: '', output: '', image: '', speech_chars: '', audio_minute: '' });
   const { working, error, run } = useAction();
   const [done, setDone] = useState<string | null>(null);
   const field = (name: keyof typeof form) => ({
@@ -121,9 +134,15 @@ function SetPriceForm({ models, onSet }: { models: string[]; onSet: (body: SetPr
       onSubmit={(event) => {
         event.preventDefault();
         setDone(null);
-        const { cached_input, ...rest } = form;
+        const { cached_input, image, speech_chars, audio_minute, ...rest } = form;
+        // Blank optional rates are left out: the server's defaults apply.
+        const optional = Object.fromEntries(
+          Object.entries({ cached_input, image, speech_chars, audio_minute })
+            .map(([name, value]) => [name, value.trim()])
+            .filter(([, value]) => value !== ''),
+        ) as Partial<Pick<SetPrice, 'cached_input' | 'image' | 'speech_chars' | 'audio_minute'>>;
         void run(async () => {
-          await onSet({ ...rest, ...(cached_input.trim() ? { cached_input: cached_input.trim() } : {}) });
+          await onSet({ ...rest, ...optional });
           setDone(form.model);
         });
       }}
@@ -158,6 +177,21 @@ function SetPriceForm({ models, onSet }: { models: string[]; onSet: (body: SetPr
         <label>
           {t('console.prices.output')}
           <input {...field('output')} inputMode="decimal" required placeholder="2" />
+        </label>
+      </div>
+      <p className="muted">{t('console.prices.mediaHint')}</p>
+      <div className="form-grid">
+        <label>
+          {t('console.prices.image')}
+          <input {...field('image')} inputMode="decimal" placeholder="0" />
+        </label>
+        <label>
+          {t('console.prices.speech')}
+          <input {...field('speech_chars')} inputMode="decimal" placeholder="0" />
+        </label>
+        <label>
+          {t('console.prices.audio')}
+          <input {...field('audio_minute')} inputMode="decimal" placeholder="0" />
         </label>
       </div>
       {error ? <Problem error={error} /> : null}
