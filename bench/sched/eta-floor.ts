@@ -61,6 +61,8 @@ const orderErrors: number[] = [];
 const shownAll: number[] = [];
 let spreadSum = 0;
 let requests = 0;
+/** The order bound counts each request once, from the first moment's run that saw it granted. */
+const ordered = new Set<string>();
 for (const at of moments) {
   const job = (seed: number | undefined): Job => ({
     workload, policy, load, seed: 1, requestsPerSecond: load * capacity,
@@ -82,7 +84,8 @@ for (const at of moments) {
     return low;
   };
   for (const r of base) {
-    if (!r.measured || r.spec.arrival >= at || Number.isNaN(r.etaMs) || !(waitOf(r) >= etaMinWaitMs)) continue;
+    if (!r.measured || r.spec.arrival >= at || ordered.has(r.spec.id) || Number.isNaN(r.etaMs) || !(waitOf(r) >= etaMinWaitMs)) continue;
+    ordered.add(r.spec.id);
     const before = firstAtOrAfter(r.spec.arrival);
     if (before < 2) continue;
     const k = firstAtOrAfter(r.grantAt) - firstAtOrAfter(r.spec.arrival + 1e-9) + 1;
