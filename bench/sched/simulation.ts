@@ -16,7 +16,7 @@ import { EventHeap } from './heap.js';
 import { summarize, type RequestRecord, type RunMetrics } from './metrics.js';
 import { OverAdmission } from './over-admission.js';
 import { substream } from './random.js';
-import { buildWorkload, maxOutputTokens, type RequestSpec, type Tenant, type WorkloadName } from './workload.js';
+import { buildWorkload, maxOutputTokens, type FutureSplice, type RequestSpec, type Tenant, type WorkloadName } from './workload.js';
 
 /**
  * What the benchmark compares: the scheduler's policies, plus `skylark-slo`, Skylark with
@@ -46,6 +46,8 @@ export interface Job {
   replicaSlots?: number;
   /** Several gateways in front of the replicas (gateways.ts) instead of one scheduler; policy is ignored. */
   gateways?: GatewaySetup;
+  /** New sessions from this moment on come from another seed (the ETA floor: eta-floor.ts). */
+  future?: FutureSplice;
 }
 
 export const replicaCount = 4;
@@ -78,7 +80,7 @@ export function simulate(job: Job): RunMetrics {
 
 /** The run itself, with every request's record (for summaries and for digging into one run). */
 export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; sims: SimReplica[]; overAdmission: OverAdmission } {
-  const workload = buildWorkload(job.workload, job.seed, job.requestsPerSecond, job.durationMs);
+  const workload = buildWorkload(job.workload, job.seed, job.requestsPerSecond, job.durationMs, job.future);
   const clock = new VirtualClock();
   const sims = Array.from({ length: replicaCount }, () => new SimReplica(job.replicaSlots === undefined ? {} : { slots: job.replicaSlots }));
   const handles: ReplicaHandle[] = sims.map((sim, i) => ({ id: `gpu${i}`, models: [model], load: () => sim.load() }));

@@ -106,7 +106,17 @@ function meanTurns(name: WorkloadName): number {
   return sum / n;
 }
 
-export function buildWorkload(name: WorkloadName, seed: number, requestsPerSecond: number, durationMs: number): Workload {
+/**
+ * Another future for the same world: from `at` on, new sessions come from `seed`'s arrival
+ * and length streams instead (ids apart), so a run's past is the same and its future is
+ * not (the ETA floor: eta-floor.ts).
+ */
+export interface FutureSplice {
+  at: number;
+  seed: number;
+}
+
+export function buildWorkload(name: WorkloadName, seed: number, requestsPerSecond: number, durationMs: number, future?: FutureSplice): Workload {
   const worldRandom = substream(seed, 'world');
   const tenants: Tenant[] = Array.from({ length: tenantCount }, (_, index) => ({
     index,
@@ -123,21 +133,29 @@ export function buildWorkload(name: WorkloadName, seed: number, requestsPerSecon
   const floodApp = 0;
   const apps = new WeightedChoice(flood ? [...appWeights, 10 * otherMean] : appWeights);
 
-  const arrivals = substream(seed, `arrivals-${name}`);
-  const lengths = substream(seed, `lengths-${name}`);
   const sessionRate = requestsPerSecond / meanTurns(name);
   const initial: RequestSpec[] = [];
-  let sessions = 0;
-  const gap = (): number => interArrival(arrivals, 1000 / sessionRate, flood ? 2 : 1);
-  // Sessions start from well before 0 so that the run opens on a steady mix of first and
-  // later turns (a cold start would be all first turns for a minute or more).
-  for (let t = -prerollMs + gap(); t < durationMs; t += gap()) {
-    const pick = apps.pick(arrivals);
-    const app = pick === appCount ? floodApp : pick;
-    const tenant = tenants[app % tenantCount]!;
-    const session: Session = { id: sessions++, tenant, app, turns: draws(lengths, tenant.tier === 'batch', flood) };
-    const first = resume(session, t, [{ hash: `app${app}`, tokens: systemTokens[app]! }]);
-    if (first !== undefined) initial.push(first);
+  const starts = (streamSeed: number, from: number, until: number, firstId: number): void => {
+    const arrivals = substream(streamSeed, `arrivals-${name}`);
+    const lengths = substream(streamSeed, `lengths-${name}`);
+    const gap = (): number => interArrival(arrivals, 1000 / sessionRate, flood ? 2 : 1);
+    let sessions = firstId;
+    // Sessions start from well before 0 so that the run opens on a steady mix of first and
+    // later turns (a cold start would be all first turns for a minute or more).
+    for (let t = -prerollMs + gap(); t < durationMs; t += gap()) {
+      const pick = apps.pick(arrivals);
+      const app = pick === appCount ? floodApp : pick;
+      const tenant = tenants[app % tenantCount]!;
+      const session: Session = { id: sessions++, tenant, app, turns: draws(lengths, tenant.tier === 'batch', flood) };
+      if (t < from || t >= until) continue;
+      const first = resume(session, t, [{ hash: `app${app}`, tokens: systemTokens[app]! }]);
+      if (first !== undefined) initial.push(first);
+    }
+  };
+  if (future === undefined) starts(seed, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+  else {
+    starts(seed, Number.NEGATIVE_INFINITY, future.at, 0);
+    starts(future.seed, future.at, Number.POSITIVE_INFINITY, 10_000_000);
   }
   initial.sort((a, b) => a.arrival - b.arrival);
 
