@@ -228,8 +228,12 @@ describe('completions, embeddings and models', () => {
   });
 
   it('embeds strings and arrays, as floats and base64', async () => {
-    const response = await sky.client.embeddings.create({ model: 'skylark-tiny', input: ['hello', 'world', 'hello'], encoding_format: 'float' });
+    const { data: response, response: raw } = await sky.client.embeddings
+      .create({ model: 'skylark-tiny', input: ['hello', 'world', 'hello'], encoding_format: 'float' })
+      .withResponse();
     expectOpenAI('CreateEmbeddingResponse', response);
+    // Scheduled like every call (batch lines wait in the batch tier): the grant says how long it queued.
+    expect(Number(raw.headers.get('x-skylark-queue-ms'))).toBeGreaterThanOrEqual(0);
     const [a, b, c] = response.data.map((d) => d.embedding);
     expect(a!.length).toBe(128);
     expect(a).toEqual(c);

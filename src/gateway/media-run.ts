@@ -1,6 +1,6 @@
 /**
- * The paid, scheduled path of a media request (images, speech, transcription): the most
- * it can cost is held, the scheduler grants a replica (places in line are only counted
+ * The paid, scheduled path of a media request (images, speech, transcription) and of an
+ * embeddings call: the most it can cost is held, the scheduler grants a replica (places in line are only counted
  * for these JSON-or-bytes answers), the engine's media method runs there, and the units
  * it produced are settled once through the same metering as generations.
  *
@@ -38,13 +38,35 @@ export interface MediaWork<R> {
   units(outputs: readonly R[], aborted: boolean): MediaUnits;
 }
 
+/**
+ * Any single engine call that is not a generation (media, embeddings) on the scheduled,
+ * paid path: held, queued (in the batch tier for batch lines), run, settled once.
+ */
+export interface ScheduledCall<R> {
+  model: string;
+  capability: Extract<ModelCapability, 'images' | 'speech' | 'transcription' | 'embeddings'>;
+  endpoint: UsageEntry['endpoint'];
+  /** The texts the request carries, for the hold, rate limits' token estimate and prefix routing. */
+  promptTexts: readonly string[];
+  /** A media request: the most units it can be billed. Without it the hold is by tokens. */
+  maxUnits?: MediaUnits;
+  run(engine: Engine, model: ModelEntry): AsyncIterable<R>;
+  /** What the request is billed, from everything run yielded (none when it failed early). */
+  usage(outputs: readonly R[], aborted: boolean): Usage;
+}
+
 /** A media request's outputs, as they come; iterating to the end settles its usage first. */
-export async function startMedia<R>(deps: GatewayDeps, context: RequestContext, work: MediaWork<R>): Promise<AsyncIterable<R>> {
-  const target = await mediaTarget(deps, context, work);
-  const hold = await holdForRequest(deps, context, target, [work.promptText], 0, work.maxUnits);
+export function startMedia<R>(deps: GatewayDeps, context: RequestContext, work: MediaWork<R>): Promise<AsyncIterable<R>> {
+  const { promptText, units, ...rest } = work;
+  return startCall(deps, context, { ...rest, promptTexts: [promptText], usage: (outputs, aborted) => ({ ...zeroUsage, media: units(outputs, aborted) }) });
+}
+
+/** A scheduled call's outputs, as they come; iterating to the end settles its usage first. */
+export async function startCall<R>(deps: GatewayDeps, context: RequestContext, work: ScheduledCall<R>): Promise<AsyncIterable<R>> {
+  const target = await callTarget(deps, context, work);
+  const hold = await holdForRequest(deps, context, target, work.promptTexts, 0, work.maxUnits);
   const outputs: R[] = [];
   let delivered = 0;
-  const usageOf = (aborted: boolean): Usage => ({ ...zeroUsage, media: work.units(outputs, aborted) });
   async function* generation(engine: Engine, model: ModelEntry): AsyncGenerator<GenerationPart> {
     let produced = false;
     try {
@@ -54,21 +76,22 @@ export async function startMedia<R>(deps: GatewayDeps, context: RequestContext, 
         yield outputMarker;
       }
     } catch (error) {
-      if (context.signal.aborted && produced) yield { type: 'finish', finishReason: 'abort', usage: usageOf(true) };
+      if (context.signal.aborted && produced) yield { type: 'finish', finishReason: 'abort', usage: work.usage(outputs, true) };
       // Nothing reached the client: nothing is charged (and another replica may try).
       else yield { type: 'error', error: toSkylarkError(error), usage: zeroUsage };
       return;
     }
-    yield { type: 'finish', finishReason: 'stop', usage: usageOf(false) };
+    yield { type: 'finish', finishReason: 'stop', usage: work.usage(outputs, false) };
   }
+  const promptText = work.promptTexts.join('\n');
   const parts = await startScheduledGeneration(
     deps,
     context,
     hold,
     {
       target,
-      promptSegments: [work.promptText],
-      promptTokens: estimateTokens(work.promptText),
+      promptSegments: [promptText],
+      promptTokens: estimateTokens(promptText),
       maxOutputTokens: 1,
       start: (engine, model) => generation(engine, model),
     },
@@ -85,16 +108,25 @@ export async function startMedia<R>(deps: GatewayDeps, context: RequestContext, 
   })();
 }
 
-/** Runs a media request whose answer is one result (images, a transcript). */
-export async function runMedia<R>(deps: GatewayDeps, context: RequestContext, work: MediaWork<R>): Promise<R> {
+/** Runs a scheduled call whose answer is one result (an embedding list). */
+export async function runCall<R>(deps: GatewayDeps, context: RequestContext, work: ScheduledCall<R>): Promise<R> {
+  return lastOf(await startCall(deps, context, work));
+}
+
+async function lastOf<R>(outputs: AsyncIterable<R>): Promise<R> {
   let result: R | undefined;
-  for await (const output of await startMedia(deps, context, work)) result = output;
+  for await (const output of outputs) result = output;
   if (result === undefined) throw new SkylarkError('internal_error', 'The engine ended without a result.');
   return result;
 }
 
+/** Runs a media request whose answer is one result (images, a transcript). */
+export async function runMedia<R>(deps: GatewayDeps, context: RequestContext, work: MediaWork<R>): Promise<R> {
+  return lastOf(await startMedia(deps, context, work));
+}
+
 /** The model, checked for the capability; only fallbacks that have it too may serve it. */
-async function mediaTarget(deps: GatewayDeps, context: RequestContext, work: MediaWork<unknown>): Promise<Target> {
+async function callTarget(deps: GatewayDeps, context: RequestContext, work: ScheduledCall<unknown>): Promise<Target> {
   const target = await resolveTarget(deps, context.principal, work.model, work.capability);
   const fallbacks = target.fallbacks.filter((id) => deps.catalog.list().some((m) => m.id === id && m.capabilities.includes(work.capability)));
   return { ...target, fallbacks };
