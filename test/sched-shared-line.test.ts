@@ -34,10 +34,11 @@ describe('the shared line model', () => {
     for (let i = 0; i < 6; i++) line.acquire('a', ask('m', `h${i}`, 'heavy', 'standard', replica));
     expect([0, 1, 2].map((i) => rank(line.acquire('b', ask('m', `l${i}`, 'light', 'standard', replica))))).toEqual([1, 3, 5]);
     // Batch goes behind everyone. A priority tenant starts at the line's virtual time like
-    // anyone (behind the two heads, by arrival), but is charged a quarter of standard's
-    // step: its next requests stay ahead of the standard ones' second (tag 25).
+    // anyone, ahead of the two heads there (equal tags go to the higher tier), and is
+    // charged a quarter of standard's step: its next requests stay ahead of the standard
+    // ones' second (tag 25).
     expect(rank(line.acquire('a', ask('m', 'b0', 'tb', 'batch', replica)))).toBe(9);
-    expect([0, 1, 2].map((i) => rank(line.acquire('b', ask('m', `p${i}`, 'tp', 'priority', replica))))).toEqual([2, 3, 4]);
+    expect([0, 1, 2].map((i) => rank(line.acquire('b', ask('m', `p${i}`, 'tp', 'priority', replica))))).toEqual([0, 3, 4]);
     expect(line.waiting('m')).toBe(13);
   });
 
@@ -55,9 +56,10 @@ describe('the shared line model', () => {
     // ...until it has waited its aging fraction: then at v, ahead of every tag above v.
     line.acquire('b', { ...ask('m', 'x0', 'other', 'standard', replica), now: 1_000, agingAt: 1_800, rescueAt: 1_900 });
     expect(line.head('m', 7).map((m) => m.split('|')[2])).toEqual(['h0', 'h1', 'h2', 'l0', 'x0', 'l1', 'l2']);
-    // At its rescue moment it goes before everyone, earliest deadline first.
+    // At its rescue moment it goes before everyone, earliest deadline first; aging reorders
+    // only its own tier, so a priority newcomer at v still goes before the aged standard ones.
     line.acquire('b', { ...ask('m', 'p0', 'tp', 'priority', replica), now: 1_950 });
-    expect(line.head('m', 4).map((m) => m.split('|')[2])).toEqual(['x0', 'h0', 'h1', 'h2']);
+    expect(line.head('m', 5).map((m) => m.split('|')[2])).toEqual(['x0', 'p0', 'h0', 'h1', 'h2']);
   });
 
   it('grants only within the free slots, preferring the named replica', () => {

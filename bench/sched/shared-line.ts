@@ -5,7 +5,8 @@
  * trips, no heartbeats or sweeps (no gateway dies in the benchmark). What it keeps exactly:
  *
  *  - one line per model, ordered by score then member (Redis sorts equal scores by member,
- *    and a member starts with its 15-digit arrival number, so ties go by arrival);
+ *    and a member starts with its tier's rank and its 15-digit arrival number, so ties go
+ *    to the higher tier, then by arrival);
  *  - start-time fair queuing: on joining, start = max(v, finish tag of the flow), the flow's
  *    tag becomes start + step (step = cost / tier weight), score = start + offset (1e15 for
  *    batch: behind every interactive request); v, the start tag of the last interactive
@@ -26,6 +27,9 @@
 import { batchOffset, rescueOffset } from '../../src/gateway/shared-scheduling/lease-scripts.js';
 import type { HeldLease, LeaseAnswer, LeaseRequest } from '../../src/gateway/shared-scheduling/slot-leases.js';
 import type { Tier } from '../../src/scheduler/types.js';
+
+/** A member starts with its tier's rank: at equal scores the higher tier goes first. */
+const tierRank: Record<Tier, string> = { priority: '0', standard: '1', free: '2', batch: '3' };
 
 /** Lua's tostring(number): '%.14g'. */
 const luaNumber = (value: number): number => Number(value.toPrecision(14));
@@ -109,7 +113,7 @@ export class SharedLineModel {
     let member = request.member;
     let score = member === '' ? undefined : line.scores.get(member);
     if (score === undefined) {
-      if (member === '') member = `${String(++this.seq).padStart(15, '0')}|${owner}|${request.requestId}`;
+      if (member === '') member = `${tierRank[request.tier]}${String(++this.seq).padStart(15, '0')}|${owner}|${request.requestId}`;
       const start = Math.max(fair.v, fair.tags.get(flow) ?? 0);
       fair.tags.set(flow, luaNumber(start + request.cost / this.tierWeights[request.tier]));
       score = start + offset;

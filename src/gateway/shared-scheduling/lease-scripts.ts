@@ -4,8 +4,10 @@
  *
  * Keys (one Redis, not a cluster: the sweep reaches keys it finds in sets):
  *  - `line:<model>`   sorted set of waiting members, ordered by fair start tag;
- *                     a member is `<seq>|<owner>|<requestId>`, so ties go by arrival and a
- *                     sweep can tell whose it is.
+ *                     a member is `<tier rank><seq>|<owner>|<requestId>` (tier rank 0
+ *                     priority … 3 batch), so ties go to the higher tier, then by arrival
+ *                     (newcomers start at `v`, where ties are common), and a sweep can tell
+ *                     whose it is.
  *  - `fair:<model>`   hash: `v` the line's virtual time (start tag of the last grant), and
  *                     per flow `<tier>:<tenant>` the finish tag of its last queued request.
  *  - `aging:<model>`, `rescue:<model>` sorted sets of waiting members by the moment (ms, the
@@ -70,7 +72,8 @@ if member ~= '' then score = redis.call('ZSCORE', line, member) end
 if member == '' or not score then
   if member == '' then
     local seq = redis.call('INCR', prefix .. 'seq')
-    member = string.format('%015d', seq) .. '|' .. ARGV[2] .. '|' .. ARGV[3]
+    local tierRank = ({ priority = '0', standard = '1', free = '2', batch = '3' })[string.match(ARGV[4], '^[^:]*')] or '1'
+    member = tierRank .. string.format('%015d', seq) .. '|' .. ARGV[2] .. '|' .. ARGV[3]
   end
   local v = tonumber(redis.call('HGET', fair, 'v') or '0')
   local f = tonumber(redis.call('HGET', fair, ARGV[4]) or '0')
