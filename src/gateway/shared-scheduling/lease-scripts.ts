@@ -10,8 +10,8 @@
  *                     whose it is.
  *  - `fair:<model>`   hash: `v` the line's virtual time (start tag of the last grant), and
  *                     per flow `<tier>:<tenant>` the finish tag of its last queued request.
- *  - `aging:<model>`, `rescue:<model>` sorted sets of waiting members by the moment (ms, the
- *                     gateways' clock) they age and need rescue; see `promote` below.
+ *  - `aging:<model>`, `rescue:<model>` sorted sets of waiting members by the moment (wall-clock
+ *                     ms, from the gateways) they age and need rescue; see `promote` below.
  *  - `lease:<replica>` hash member → owner: the replica's slots in use.
  *  - `alive:<owner>`  the gateway's heartbeat (a key with a short TTL).
  *  - `lines`, `replicas` sets naming the keys above, for the sweep.

@@ -95,7 +95,7 @@ export class SharedDispatch extends Dispatch {
       callbacks,
       cost: inputTokenWeight * item.promptTokens + outputTokenWeight * Math.min(item.maxOutputTokens, priorOutputTokens),
       enqueuedAt: this.clock.now(),
-      deadlines: this.estimate.deadlines(item, this.clock.now()),
+      deadlines: this.estimate.deadlines(item, this.lineNow()),
       admitted,
       member: '',
       alias: clientRequestId === undefined ? undefined : `${item.tenantId}:${clientRequestId}`,
@@ -134,7 +134,7 @@ export class SharedDispatch extends Dispatch {
     if (outcome.ok) this.estimate.served(run.lease.model, this.clock.now() - run.grantedAt);
     const { inputTokenWeight, outputTokenWeight } = this.options.config;
     const actual = outcome.failedBeforeFirstToken ? 0 : inputTokenWeight * outcome.promptTokens + outputTokenWeight * outcome.completionTokens;
-    this.leases.release(run.lease, actual - run.cost, this.totalSlots(run.lease.model), this.clock.now()).catch((error) => this.options.onError?.(error));
+    this.leases.release(run.lease, actual - run.cost, this.totalSlots(run.lease.model), this.lineNow()).catch((error) => this.options.onError?.(error));
     this.arm();
   }
 
@@ -153,7 +153,7 @@ export class SharedDispatch extends Dispatch {
     this.running.delete(requestId);
     if (run.local) this.scheduler.cancel(requestId);
     // Usage unknown: the estimate charged at entry stands, as in the local scheduler.
-    this.leases.release(run.lease, 0, this.totalSlots(run.lease.model), this.clock.now()).catch((error) => this.options.onError?.(error));
+    this.leases.release(run.lease, 0, this.totalSlots(run.lease.model), this.lineNow()).catch((error) => this.options.onError?.(error));
     this.arm();
   }
 
@@ -168,6 +168,15 @@ export class SharedDispatch extends Dispatch {
   override close(): void {
     super.close();
     clearInterval(this.retry);
+  }
+
+  /**
+   * Time in the shared line: wall-clock ms, the one time base every gateway has (the
+   * monotonic clock's epoch is each process's own). Aging moments are compared across
+   * gateways, so clocks off by a few ms age requests a few ms early or late.
+   */
+  private lineNow(): number {
+    return this.clock.wallNow().getTime();
   }
 
   private readonly sharedModels = new Map<string, boolean>();
@@ -224,7 +233,7 @@ export class SharedDispatch extends Dispatch {
         cost: waiter.cost,
         candidates,
         ...(waiter.localGrant === undefined ? {} : { preferred: waiter.localGrant.replicaId }),
-        now: this.clock.now(),
+        now: this.lineNow(),
         ...waiter.deadlines,
       })
       .then(
@@ -240,10 +249,10 @@ export class SharedDispatch extends Dispatch {
     waiter.attempting = false;
     waiter.member = answer.member;
     const { item } = waiter;
-    this.estimate.heard(item.model, this.clock.now(), answer);
+    this.estimate.heard(item.model, this.lineNow(), answer);
     if (waiter.gone) {
       // Cancelled while the script ran: give back whatever it took.
-      if (answer.granted) this.leases.release(this.lease(waiter, answer.replicaId), -waiter.cost, this.totalSlots(item.model), this.clock.now()).catch((error) => this.options.onError?.(error));
+      if (answer.granted) this.leases.release(this.lease(waiter, answer.replicaId), -waiter.cost, this.totalSlots(item.model), this.lineNow()).catch((error) => this.options.onError?.(error));
       else this.withdraw(waiter);
       return;
     }

@@ -18,7 +18,7 @@ export interface LeaseRequest {
   candidates: ReadonlyArray<{ id: string; slots: number }>;
   /** The replica the local scheduler would pick (prefix affinity), if any. */
   preferred?: string;
-  /** Now on the gateways' clock (ms); the line ages its members by it. Default: Date.now(). */
+  /** Now in wall-clock ms, the time base all gateways share; the line ages its members by it. Default: Date.now(). */
   now?: number;
   /** When, waiting, it goes to the head of fair order (agingFraction of its deadline); omitted: never. */
   agingAt?: number;
