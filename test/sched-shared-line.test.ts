@@ -1,7 +1,8 @@
 /**
  * bench:sched --gateways models the shared line in process (bench/sched/shared-line.ts).
  * Here: it orders as the scripts promise (fair share across gateways, tier weights, batch
- * last), it answers op for op as the real Lua scripts in a real Redis do, and N gateways
+ * last, aging and rescue), it answers op for op as the real Lua scripts in a real Redis do
+ * (the line's order and scores too), and N gateways
  * behind it never give a simulated replica more than its slots — unlike N independent ones.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -33,11 +34,32 @@ describe('the shared line model', () => {
     for (let i = 0; i < 6; i++) line.acquire('a', ask('m', `h${i}`, 'heavy', 'standard', replica));
     expect([0, 1, 2].map((i) => rank(line.acquire('b', ask('m', `l${i}`, 'light', 'standard', replica))))).toEqual([1, 3, 5]);
     // Batch goes behind everyone. A priority tenant starts at the line's virtual time like
-    // anyone (behind the two heads, by arrival), but is charged a quarter of standard's
-    // step: its next requests stay ahead of the standard ones' second (tag 25).
+    // anyone, ahead of the two heads there (equal tags go to the higher tier), and is
+    // charged a quarter of standard's step: its next requests stay ahead of the standard
+    // ones' second (tag 25).
     expect(rank(line.acquire('a', ask('m', 'b0', 'tb', 'batch', replica)))).toBe(9);
-    expect([0, 1, 2].map((i) => rank(line.acquire('b', ask('m', `p${i}`, 'tp', 'priority', replica))))).toEqual([2, 3, 4]);
+    expect([0, 1, 2].map((i) => rank(line.acquire('b', ask('m', `p${i}`, 'tp', 'priority', replica))))).toEqual([0, 3, 4]);
     expect(line.waiting('m')).toBe(13);
+  });
+
+  it('ages a waiting member to the head of fair order, then rescues it before everyone', () => {
+    const line = new SharedLineModel(weights);
+    const replica = [{ id: 'r', slots: 1 }];
+    const rank = (answer: LeaseAnswer) => (answer.granted ? -1 : answer.rank);
+    expect(line.acquire('a', { ...ask('m', 'blocker', 'tz', 'standard', replica), now: 0 }).granted).toBe(true);
+    // A heavy tenant's third request queues behind a light tenant's later ones...
+    for (let i = 0; i < 3; i++) line.acquire('a', { ...ask('m', `h${i}`, 'heavy', 'standard', replica), now: 0, agingAt: 1_000, rescueAt: 2_000 });
+    const late = line.acquire('a', { ...ask('m', 'h2', 'heavy', 'standard', replica), member: line.head('m', 3)[2]!, now: 0 });
+    expect(rank(late)).toBe(2);
+    for (let i = 0; i < 3; i++) line.acquire('b', { ...ask('m', `l${i}`, 'light', 'standard', replica), now: 500 });
+    expect(line.head('m', 6).map((m) => m.split('|')[2])).toEqual(['h0', 'l0', 'h1', 'l1', 'h2', 'l2']);
+    // ...until it has waited its aging fraction: then at v, ahead of every tag above v.
+    line.acquire('b', { ...ask('m', 'x0', 'other', 'standard', replica), now: 1_000, agingAt: 1_800, rescueAt: 1_900 });
+    expect(line.head('m', 7).map((m) => m.split('|')[2])).toEqual(['h0', 'h1', 'h2', 'l0', 'x0', 'l1', 'l2']);
+    // At its rescue moment it goes before everyone, earliest deadline first; aging reorders
+    // only its own tier, so a priority newcomer at v still goes before the aged standard ones.
+    line.acquire('b', { ...ask('m', 'p0', 'tp', 'priority', replica), now: 1_950 });
+    expect(line.head('m', 5).map((m) => m.split('|')[2])).toEqual(['x0', 'p0', 'h0', 'h1', 'h2']);
   });
 
   it('grants only within the free slots, preferring the named replica', () => {
@@ -93,9 +115,24 @@ describe('the shared line model against the real scripts', () => {
     interface Open { request: LeaseRequest; owner: number; memberModel: string; memberReal: string }
     const waiting: Open[] = [];
     const held: Array<{ lease: Omit<HeldLease, 'member'>; memberModel: string; memberReal: string; owner: number }> = [];
-    const project = (answer: LeaseAnswer) => (answer.granted ? { granted: true, replicaId: answer.replicaId, rank: answer.rank } : { granted: false, rank: answer.rank, free: answer.free });
+    const project = (answer: LeaseAnswer) =>
+      answer.granted
+        ? { granted: true, replicaId: answer.replicaId, rank: answer.rank, v: answer.v, waiting: answer.waiting }
+        : { granted: false, rank: answer.rank, free: answer.free, tag: answer.tag, v: answer.v, waiting: answer.waiting };
+    const probe = await openRedis(url);
+    closers.push(() => probe.close());
+    // The line's order and scores, members named by request id (Redis's seq differs from the model's).
+    const realLine = async () => {
+      const flat = await probe.client.zrange(`skylark:sched:line:${modelName}`, '0', '-1', 'WITHSCORES');
+      const out: Array<[string, number]> = [];
+      for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!.split('|')[2]!, Number(flat[i + 1])]);
+      return out;
+    };
+    const modelLine = () => model.entries(modelName).map((e): [string, number] => [e.member.split('|')[2]!, e.score]);
+    let now = 1_000_000;
     let next = 0;
-    for (let step = 0; step < 300; step++) {
+    for (let step = 0; step < 400; step++) {
+      now += Math.floor(random() * 250);
       const roll = random();
       if (roll < 0.45 || (waiting.length === 0 && held.length === 0)) {
         const owner = Math.floor(random() * owners.length);
@@ -103,6 +140,8 @@ describe('the shared line model against the real scripts', () => {
         const request: LeaseRequest = {
           ...ask(modelName, `q${next++}`, `t${Math.floor(random() * 4)}`, tier, candidates, 50 + Math.floor(random() * 500)),
           ...(random() < 0.5 ? { preferred: pick(candidates).id } : {}),
+          now,
+          ...(random() < 0.8 ? { agingAt: now + 200 + Math.floor(random() * 1_500), rescueAt: now + 1_700 + Math.floor(random() * 1_000) } : {}),
         };
         const expected = model.acquire(owners[owner]!, request);
         const actual = await real[owner]!.acquire(request);
@@ -114,8 +153,8 @@ describe('the shared line model against the real scripts', () => {
         // A waiter asks again (after a release, or its retry timer), through its own gateway.
         const i = Math.floor(random() * waiting.length);
         const w = waiting[i]!;
-        const expected = model.acquire(owners[w.owner]!, { ...w.request, member: w.memberModel });
-        const actual = await real[w.owner]!.acquire({ ...w.request, member: w.memberReal });
+        const expected = model.acquire(owners[w.owner]!, { ...w.request, member: w.memberModel, now });
+        const actual = await real[w.owner]!.acquire({ ...w.request, member: w.memberReal, now });
         expect(project(actual)).toEqual(project(expected));
         if (expected.granted) {
           waiting.splice(i, 1);
@@ -124,14 +163,15 @@ describe('the shared line model against the real scripts', () => {
       } else if (roll < 0.93 && held.length > 0) {
         const [h] = held.splice(Math.floor(random() * held.length), 1);
         const correction = Math.floor(random() * 400) - 200;
-        model.release({ ...h!.lease, member: h!.memberModel }, correction);
-        await real[h!.owner]!.release({ ...h!.lease, member: h!.memberReal }, correction, 4);
+        model.release({ ...h!.lease, member: h!.memberModel }, correction, now);
+        await real[h!.owner]!.release({ ...h!.lease, member: h!.memberReal }, correction, 4, now);
       } else if (waiting.length > 0) {
         const [w] = waiting.splice(Math.floor(random() * waiting.length), 1);
         model.withdraw({ ...w!.request, member: w!.memberModel });
         await real[w!.owner]!.withdraw({ ...w!.request, member: w!.memberReal });
       }
       expect(await real[0]!.leases(candidates.map((c) => c.id))).toEqual(model.leases(candidates.map((c) => c.id)));
+      expect(await realLine()).toEqual(modelLine());
     }
   });
 });

@@ -6,17 +6,21 @@
  *    wait estimate may refuse it) and, when it grants one, names the preferred replica;
  *  - the request asks the line for a lease at once, charged inputWeight × prompt +
  *    outputWeight × min(max_tokens, priorOutputTokens); it runs only when granted;
- *  - on its first answer a request not granted is refused when (rank + 1) × mean service
- *    / slots exceeds its tier's deadline less the admission headroom;
- *  - a lease released or a place withdrawn wakes the waiters (of every gateway) whose last
- *    rank is within the model's slots; every gateway also retries all its waiters every
- *    500 ms (here at phases spread over the period);
+ *  - it joins with the moments it ages and needs rescue (LineEstimate.deadlines); on its
+ *    first answer a request not granted is refused when its expected wait in the line
+ *    (LineEstimate: slots and the observed pace of the line's virtual time) exceeds its
+ *    deadline less the admission headroom — the same code SharedDispatch runs;
+ *  - a lease released names the first `slots` members of the line and their gateways ask
+ *    at once (head first); a place withdrawn wakes the waiters whose last rank is within
+ *    the model's slots; every gateway also retries all its waiters every 500 ms (here at
+ *    phases spread over the period);
  *  - a local grant to another replica than the lease's is cancelled locally.
  * What it leaves out: Redis round-trip time (answers are instantaneous), message loss,
  * heartbeats and sweeps (no gateway dies here).
  */
 import type { Clock } from '../../src/core/clock.js';
-import { SkylarkError } from '../../src/core/errors.js';
+import type { SkylarkError } from '../../src/core/errors.js';
+import { LineEstimate } from '../../src/gateway/shared-scheduling/line-estimate.js';
 import type { HeldLease, LeaseAnswer } from '../../src/gateway/shared-scheduling/slot-leases.js';
 import type { Told } from '../../src/scheduler/delay-history.js';
 import type { SchedulerConfig } from '../../src/scheduler/config.js';
@@ -33,6 +37,7 @@ interface Waiter {
   readonly callbacks: SubmitCallbacks;
   readonly cost: number;
   readonly enqueuedAt: number;
+  readonly deadlines: { agingAt?: number; rescueAt?: number };
   member: string;
   answered: boolean;
   localGrant: string | undefined;
@@ -61,10 +66,12 @@ export class SharedGateways implements Front {
   private readonly running = new Map<string, Running>();
   private readonly retryAt: number[];
   private readonly totalSlots: number;
-  private serviceMs = { mean: 0, count: 0 };
+  private readonly estimate: LineEstimate;
   /** Attempts happen inside an outer one's callbacks: a wake then waits until it ends. */
   private depth = 0;
-  private wakePending = false;
+  /** What wakes waiters once the outermost call ends: members a release named, or a withdrawal. */
+  private named: string[] = [];
+  private wakeNearHead = false;
 
   constructor(
     private readonly clock: Clock,
@@ -73,6 +80,7 @@ export class SharedGateways implements Front {
     private readonly options: SharedGatewaysOptions,
   ) {
     this.line = new SharedLineModel(options.config.tierWeights);
+    this.estimate = new LineEstimate(options.config);
     this.totalSlots = options.candidates.reduce((sum, c) => sum + c.slots, 0);
     this.retryAt = gateways.map((_, i) => (retryEveryMs * (i + 1)) / gateways.length);
   }
@@ -84,6 +92,7 @@ export class SharedGateways implements Front {
       item, gateway, callbacks,
       cost: inputTokenWeight * item.promptTokens + outputTokenWeight * Math.min(item.maxOutputTokens, priorOutputTokens),
       enqueuedAt: this.clock.now(),
+      deadlines: this.estimate.deadlines(item, this.clock.now()),
       member: '', answered: false, localGrant: undefined, told: undefined, rank: 0, gone: false,
     };
     this.waiters.set(item.requestId, waiter);
@@ -116,11 +125,10 @@ export class SharedGateways implements Front {
     this.running.delete(requestId);
     this.depth++;
     if (run.local) this.gateways[run.gateway]!.complete(requestId, outcome);
-    if (outcome.ok) this.measure(this.clock.now() - run.grantedAt);
+    if (outcome.ok) this.estimate.served(run.lease.model, this.clock.now() - run.grantedAt);
     const { inputTokenWeight, outputTokenWeight } = this.options.config;
     const actual = outcome.failedBeforeFirstToken ? 0 : inputTokenWeight * outcome.promptTokens + outputTokenWeight * outcome.completionTokens;
-    this.line.release(run.lease, actual - run.cost);
-    this.wakePending = true;
+    this.released(run.lease, actual - run.cost);
     this.depth--;
     this.flushWake();
   }
@@ -138,8 +146,7 @@ export class SharedGateways implements Front {
         this.running.delete(requestId);
         if (run.local) this.gateways[run.gateway]!.cancel(requestId);
         // Usage unknown: the estimate charged at entry stands.
-        this.line.release(run.lease, 0);
-        this.wakePending = true;
+        this.released(run.lease, 0);
       }
     }
     this.depth--;
@@ -149,7 +156,7 @@ export class SharedGateways implements Front {
   position(requestId: string): QueuePosition | undefined {
     const waiter = this.waiters.get(requestId);
     if (waiter === undefined) return undefined;
-    return waiter.told ?? { position: waiter.rank + 1, etaMs: this.eta(waiter.rank) };
+    return waiter.told ?? { position: waiter.rank + 1, etaMs: this.estimate.slotWait(this.options.model, waiter.rank, this.totalSlots) };
   }
 
   /** The client is told its global place, not the local scheduler's paced estimate. */
@@ -197,7 +204,10 @@ export class SharedGateways implements Front {
       cost: waiter.cost,
       candidates: this.options.candidates,
       ...(waiter.localGrant === undefined ? {} : { preferred: waiter.localGrant }),
+      now: this.clock.now(),
+      ...waiter.deadlines,
     });
+    this.estimate.heard(item.model, this.clock.now(), answer);
     return this.answered(waiter, answer);
   }
 
@@ -220,9 +230,9 @@ export class SharedGateways implements Front {
       return undefined;
     }
     waiter.rank = answer.rank;
-    const etaMs = this.eta(answer.rank);
+    const etaMs = this.estimate.eta(item.model, answer, this.totalSlots);
     if (first) {
-      const refusal = this.refusal(item, etaMs);
+      const refusal = this.estimate.refusal(item, etaMs);
       if (refusal !== undefined) {
         this.forget(waiter);
         local.cancel(item.requestId);
@@ -236,32 +246,14 @@ export class SharedGateways implements Front {
     return undefined;
   }
 
-  private refusal(item: WorkItem, etaMs: number): SkylarkError | undefined {
-    const { config } = this.options;
-    if (this.serviceMs.count < config.minMeasuredToRefuse) return undefined;
-    const limit = (item.maxWaitMs ?? config.tierMaxWaitMs[item.tier]) * (1 - config.admissionHeadroom);
-    if (etaMs <= limit) return undefined;
-    return new SkylarkError('server_overloaded', `The model '${item.model}' is at capacity.`, {
-      retryAfterMs: Math.max(config.minRetryAfterMs, Math.round(etaMs - limit)),
-    });
-  }
-
-  private eta(rank: number): number {
-    const mean = this.serviceMs.count === 0 ? this.options.config.priorServiceMs : this.serviceMs.mean;
-    return Math.round(((rank + 1) * mean) / Math.max(1, this.totalSlots));
-  }
-
-  private measure(ms: number): void {
-    const entry = this.serviceMs;
-    if (entry.count === 0) entry.mean = ms;
-    const alpha = Math.max(this.options.config.ewmaAlpha, 1 / (entry.count + 1));
-    entry.mean += alpha * (ms - entry.mean);
-    entry.count++;
+  private released(lease: HeldLease, correction: number): void {
+    this.line.release(lease, correction, this.clock.now());
+    this.named.push(...this.line.head(lease.model, this.totalSlots));
   }
 
   private withdraw(waiter: Waiter): void {
     const { item } = waiter;
-    if (this.line.withdraw({ member: waiter.member, model: item.model, tenantId: item.tenantId, tier: item.tier, cost: waiter.cost })) this.wakePending = true;
+    if (this.line.withdraw({ member: waiter.member, model: item.model, tenantId: item.tenantId, tier: item.tier, cost: waiter.cost })) this.wakeNearHead = true;
   }
 
   private forget(waiter: Waiter): void {
@@ -269,13 +261,24 @@ export class SharedGateways implements Front {
     this.waiters.delete(waiter.item.requestId);
   }
 
-  /** Freed somewhere: those near the head ask again, once the outermost call is done (as once per tick). */
+  /**
+   * Once the outermost call is done (as once per tick): the waiters a release named ask, head
+   * first (SharedDispatch.wakeNamed); after a withdrawal, those whose last place was near the head.
+   */
   private flushWake(): void {
-    while (this.depth === 0 && this.wakePending) {
-      this.wakePending = false;
+    while (this.depth === 0 && (this.named.length > 0 || this.wakeNearHead)) {
+      const named = this.named;
+      const nearHead = this.wakeNearHead;
+      this.named = [];
+      this.wakeNearHead = false;
       this.depth++;
-      for (const waiter of [...this.waiters.values()]) {
-        if (!waiter.gone && waiter.rank < this.totalSlots) this.attempt(waiter);
+      for (const member of named) {
+        const requestId = member.slice(member.indexOf('|', member.indexOf('|') + 1) + 1);
+        const waiter = this.waiters.get(requestId);
+        if (waiter !== undefined && !waiter.gone && waiter.member === member) this.attempt(waiter);
+      }
+      if (nearHead) {
+        for (const waiter of [...this.waiters.values()]) if (!waiter.gone && waiter.rank < this.totalSlots) this.attempt(waiter);
       }
       this.depth--;
     }

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { SharedRedis } from '../../store/redis.js';
 import type { Tier } from '../../scheduler/types.js';
-import { acquireScript, freedChannel, keyPrefix, releaseScript, sweepScript, withdrawScript } from './lease-scripts.js';
+import { acquireScript, batchOffset, freedChannel, keyPrefix, releaseScript, sweepScript, withdrawScript } from './lease-scripts.js';
 import type { Freed, HeldLease, LeaseAnswer, LeaseRequest, SlotLeases } from './slot-leases.js';
 
 export interface RedisSlotLeasesOptions {
@@ -18,12 +18,12 @@ export interface RedisSlotLeasesOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Batch waits behind every interactive request, as in the in-process scheduler. */
-const batchOffset = 1e15;
-
 const lineKey = (model: string) => `${keyPrefix}line:${model}`;
 const fairKey = (model: string) => `${keyPrefix}fair:${model}`;
+const agingKey = (model: string) => `${keyPrefix}aging:${model}`;
+const rescueKey = (model: string) => `${keyPrefix}rescue:${model}`;
 const leaseKey = (replicaId: string) => `${keyPrefix}lease:${replicaId}`;
+const moment = (ms: number | undefined): string | number => (ms === undefined || !Number.isFinite(ms) ? '' : Math.round(ms));
 const flowOf = (tier: Tier, tenantId: string) => `${tier}:${tenantId}`;
 
 export class RedisSlotLeases implements SlotLeases {
@@ -68,7 +68,7 @@ export class RedisSlotLeases implements SlotLeases {
   }
 
   async acquire(request: LeaseRequest): Promise<LeaseAnswer> {
-    const keys = [lineKey(request.model), fairKey(request.model), ...request.candidates.map((c) => leaseKey(c.id))];
+    const keys = [lineKey(request.model), fairKey(request.model), agingKey(request.model), rescueKey(request.model), ...request.candidates.map((c) => leaseKey(c.id))];
     const preferred = request.preferred === undefined ? 0 : request.candidates.findIndex((c) => c.id === request.preferred) + 1;
     const weight = this.options.tierWeights[request.tier];
     const args: (string | number)[] = [
@@ -79,25 +79,29 @@ export class RedisSlotLeases implements SlotLeases {
       request.cost / weight,
       request.tier === 'batch' ? batchOffset : 0,
       preferred,
+      Math.round(request.now ?? Date.now()),
+      moment(request.agingAt),
+      moment(request.rescueAt),
       ...request.candidates.map((c) => c.slots),
     ];
-    const [granted, member, third, fourth] = (await this.acquireRun(keys, args)) as [number, string, number, number];
-    if (granted === 1) return { granted: true, member, replicaId: request.candidates[third - 1]!.id, rank: fourth };
-    return { granted: false, member, rank: third, free: fourth };
+    const answer = (await this.acquireRun(keys, args)) as [number, string, number, number, string, string, number];
+    const [granted, member, third, fourth] = answer;
+    if (granted === 1) return { granted: true, member, replicaId: request.candidates[third - 1]!.id, rank: fourth, v: Number(answer[4]), waiting: Number(answer[5]) };
+    return { granted: false, member, rank: third, free: fourth, tag: Number(answer[4]), v: Number(answer[5]), waiting: Number(answer[6]) };
   }
 
-  async release(lease: HeldLease, correction: number, heads: number): Promise<void> {
+  async release(lease: HeldLease, correction: number, heads: number, now?: number): Promise<void> {
     const step = correction / this.options.tierWeights[lease.tier];
     await this.releaseRun(
-      [leaseKey(lease.replicaId), fairKey(lease.model), lineKey(lease.model)],
-      [lease.member, flowOf(lease.tier, lease.tenantId), step, lease.model, Math.max(0, Math.floor(heads))],
+      [leaseKey(lease.replicaId), fairKey(lease.model), lineKey(lease.model), agingKey(lease.model), rescueKey(lease.model)],
+      [lease.member, flowOf(lease.tier, lease.tenantId), step, lease.model, Math.max(0, Math.floor(heads)), Math.round(now ?? Date.now())],
     );
   }
 
   async withdraw(request: Pick<LeaseRequest, 'member' | 'model' | 'tenantId' | 'tier' | 'cost'>): Promise<void> {
     if (request.member === '') return;
     const step = request.cost / this.options.tierWeights[request.tier];
-    await this.withdrawRun([lineKey(request.model), fairKey(request.model)], [request.member, flowOf(request.tier, request.tenantId), step]);
+    await this.withdrawRun([lineKey(request.model), fairKey(request.model), agingKey(request.model), rescueKey(request.model)], [request.member, flowOf(request.tier, request.tenantId), step]);
   }
 
   onFreed(listener: (freed: Freed | undefined) => void): void {

@@ -3,7 +3,9 @@
  * admits each request (per-tenant bounds, its wait estimate) and says which replica it
  * would pick, but a request runs only once the global line (slot-leases.ts) grants it a
  * lease: its place there is within the free slots of its model's replicas, counted over
- * every gateway. Places in line, GET /v1/queue/{id} and early refusal use the global place.
+ * every gateway. Places in line, GET /v1/queue/{id} and early refusal use the global line:
+ * the wait is expected from the place and the pace of the line (line-estimate.ts), and the
+ * request joins with the moments it ages and needs rescue there, as in the local scheduler.
  *
  * Waiting requests ask again when a freed slot may be theirs: a release names the members
  * at the head of the line (pub/sub), and those of this gateway ask at once, whatever place
@@ -15,12 +17,13 @@
  * in process exactly as without Redis, since no other gateway can use those slots.
  */
 import type { Clock } from '../../core/clock.js';
-import { SkylarkError } from '../../core/errors.js';
+import type { SkylarkError } from '../../core/errors.js';
 import type { Engine } from '../../engines/engine.js';
 import type { ManagedScheduler } from '../../scheduler/managed.js';
 import type { SchedulerConfig } from '../../scheduler/config.js';
 import type { Grant, Outcome, QueuePosition, ReplicaHandle, WorkItem } from '../../scheduler/types.js';
 import { Dispatch, type DispatchCallbacks } from '../dispatch.js';
+import { LineEstimate } from './line-estimate.js';
 import type { SharedPositions } from './shared-positions.js';
 import type { Freed, HeldLease, LeaseAnswer, SlotLeases } from './slot-leases.js';
 
@@ -29,6 +32,7 @@ interface Waiter {
   readonly callbacks: DispatchCallbacks;
   readonly cost: number;
   readonly enqueuedAt: number;
+  readonly deadlines: { agingAt?: number; rescueAt?: number };
   readonly admitted: { resolve(): void; reject(error: SkylarkError): void };
   member: string;
   alias: string | undefined;
@@ -65,7 +69,7 @@ export class SharedDispatch extends Dispatch {
   private readonly waiters = new Map<string, Waiter>();
   private readonly running = new Map<string, Running>();
   private readonly aliasesShared = new Map<string, string>();
-  private readonly serviceMs = new Map<string, { mean: number; count: number }>();
+  private readonly estimate: LineEstimate;
   private readonly retry: NodeJS.Timeout;
   private wakeQueued = false;
 
@@ -77,6 +81,7 @@ export class SharedDispatch extends Dispatch {
     private readonly options: SharedDispatchOptions,
   ) {
     super(scheduler, engines, clock);
+    this.estimate = new LineEstimate(options.config);
     leases.onFreed((freed) => (freed === undefined ? this.queueWake(true) : this.wakeNamed(freed)));
     this.retry = setInterval(() => this.wake(false), options.retryEveryMs ?? 500);
     this.retry.unref();
@@ -93,6 +98,7 @@ export class SharedDispatch extends Dispatch {
       callbacks,
       cost: inputTokenWeight * item.promptTokens + outputTokenWeight * Math.min(item.maxOutputTokens, priorOutputTokens),
       enqueuedAt: this.clock.now(),
+      deadlines: this.estimate.deadlines(item, this.lineNow()),
       admitted,
       member: '',
       alias: clientRequestId === undefined ? undefined : `${item.tenantId}:${clientRequestId}`,
@@ -128,10 +134,10 @@ export class SharedDispatch extends Dispatch {
     if (run === undefined) return super.complete(requestId, outcome);
     this.running.delete(requestId);
     if (run.local) this.scheduler.complete(requestId, outcome);
-    if (outcome.ok) this.measure(run.lease.model, this.clock.now() - run.grantedAt);
+    if (outcome.ok) this.estimate.served(run.lease.model, this.clock.now() - run.grantedAt);
     const { inputTokenWeight, outputTokenWeight } = this.options.config;
     const actual = outcome.failedBeforeFirstToken ? 0 : inputTokenWeight * outcome.promptTokens + outputTokenWeight * outcome.completionTokens;
-    this.leases.release(run.lease, actual - run.cost, this.totalSlots(run.lease.model)).catch((error) => this.options.onError?.(error));
+    this.leases.release(run.lease, actual - run.cost, this.totalSlots(run.lease.model), this.lineNow()).catch((error) => this.options.onError?.(error));
     this.arm();
   }
 
@@ -150,7 +156,7 @@ export class SharedDispatch extends Dispatch {
     this.running.delete(requestId);
     if (run.local) this.scheduler.cancel(requestId);
     // Usage unknown: the estimate charged at entry stands, as in the local scheduler.
-    this.leases.release(run.lease, 0, this.totalSlots(run.lease.model)).catch((error) => this.options.onError?.(error));
+    this.leases.release(run.lease, 0, this.totalSlots(run.lease.model), this.lineNow()).catch((error) => this.options.onError?.(error));
     this.arm();
   }
 
@@ -159,7 +165,7 @@ export class SharedDispatch extends Dispatch {
     const waiter = this.waiters.get(requestId);
     if (waiter === undefined) return super.position(id, tenantId, operator);
     if (waiter.item.tenantId !== tenantId && !operator) return undefined;
-    return waiter.told ?? { position: waiter.rank + 1, etaMs: this.eta(waiter.item.model, waiter.rank, this.totalSlots(waiter.item.model)) };
+    return waiter.told ?? { position: waiter.rank + 1, etaMs: this.estimate.slotWait(waiter.item.model, waiter.rank, this.totalSlots(waiter.item.model)) };
   }
 
   override async positionAnywhere(id: string, tenantId: string, operator: boolean): Promise<QueuePosition | undefined> {
@@ -169,6 +175,15 @@ export class SharedDispatch extends Dispatch {
   override close(): void {
     super.close();
     clearInterval(this.retry);
+  }
+
+  /**
+   * Time in the shared line: wall-clock ms, the one time base every gateway has (the
+   * monotonic clock's epoch is each process's own). Aging moments are compared across
+   * gateways, so clocks off by a few ms age requests a few ms early or late.
+   */
+  private lineNow(): number {
+    return this.clock.wallNow().getTime();
   }
 
   private readonly sharedModels = new Map<string, boolean>();
@@ -225,6 +240,8 @@ export class SharedDispatch extends Dispatch {
         cost: waiter.cost,
         candidates,
         ...(waiter.localGrant === undefined ? {} : { preferred: waiter.localGrant.replicaId }),
+        now: this.lineNow(),
+        ...waiter.deadlines,
       })
       .then(
         (answer) => this.answered(waiter, answer, candidates.reduce((sum, c) => sum + c.slots, 0)),
@@ -239,9 +256,10 @@ export class SharedDispatch extends Dispatch {
     waiter.attempting = false;
     waiter.member = answer.member;
     const { item } = waiter;
+    this.estimate.heard(item.model, this.lineNow(), answer);
     if (waiter.gone) {
       // Cancelled while the script ran: give back whatever it took.
-      if (answer.granted) this.leases.release(this.lease(waiter, answer.replicaId), -waiter.cost, this.totalSlots(item.model)).catch((error) => this.options.onError?.(error));
+      if (answer.granted) this.leases.release(this.lease(waiter, answer.replicaId), -waiter.cost, this.totalSlots(item.model), this.lineNow()).catch((error) => this.options.onError?.(error));
       else this.withdraw(waiter);
       return;
     }
@@ -261,9 +279,9 @@ export class SharedDispatch extends Dispatch {
       return;
     }
     waiter.rank = answer.rank;
-    const etaMs = this.eta(item.model, answer.rank, slots);
+    const etaMs = this.estimate.eta(item.model, answer, slots);
     if (first) {
-      const refusal = this.refusal(item, etaMs);
+      const refusal = this.estimate.refusal(item, etaMs);
       if (refusal !== undefined) {
         this.forgetWaiter(waiter);
         this.scheduler.cancel(item.requestId);
@@ -283,32 +301,6 @@ export class SharedDispatch extends Dispatch {
     }
     this.options.positions?.publish({ requestId: item.requestId, tenantId: item.tenantId, clientRequestId: this.clientIdOf(waiter), place: waiter.told });
     if (waiter.again) this.attempt(waiter);
-  }
-
-  /** Early refusal on the global place, as the local scheduler refuses on its own. */
-  private refusal(item: WorkItem, etaMs: number): SkylarkError | undefined {
-    const { config } = this.options;
-    if ((this.serviceMs.get(item.model)?.count ?? 0) < config.minMeasuredToRefuse) return undefined;
-    const limit = (item.maxWaitMs ?? config.tierMaxWaitMs[item.tier]) * (1 - config.admissionHeadroom);
-    if (etaMs <= limit) return undefined;
-    const retryAfterMs = Math.max(config.minRetryAfterMs, Math.round(etaMs - limit));
-    return new SkylarkError('server_overloaded', `The model '${item.model}' is at capacity: the estimated wait of ${Math.round(etaMs)} ms exceeds ${Math.round(limit)} ms. Retry later.`, {
-      retryAfterMs,
-    });
-  }
-
-  /** Slots free up at the rate the model's leases end; `rank + 1` of them are needed. */
-  private eta(model: string, rank: number, slots: number): number {
-    const mean = this.serviceMs.get(model)?.mean ?? this.options.config.priorServiceMs;
-    return Math.round(((rank + 1) * mean) / Math.max(1, slots));
-  }
-
-  private measure(model: string, ms: number): void {
-    const entry = this.serviceMs.get(model) ?? { mean: ms, count: 0 };
-    const alpha = Math.max(this.options.config.ewmaAlpha, 1 / (entry.count + 1));
-    entry.mean += alpha * (ms - entry.mean);
-    entry.count++;
-    this.serviceMs.set(model, entry);
   }
 
   private lease(waiter: Waiter, replicaId: string): HeldLease {

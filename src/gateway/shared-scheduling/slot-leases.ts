@@ -18,11 +18,36 @@ export interface LeaseRequest {
   candidates: ReadonlyArray<{ id: string; slots: number }>;
   /** The replica the local scheduler would pick (prefix affinity), if any. */
   preferred?: string;
+  /** Now in wall-clock ms, the time base all gateways share; the line ages its members by it. Default: Date.now(). */
+  now?: number;
+  /** When, waiting, it goes to the head of fair order (agingFraction of its deadline); omitted: never. */
+  agingAt?: number;
+  /** When, waiting, it goes before everyone (rescueFraction of its deadline); omitted: never. */
+  rescueAt?: number;
 }
 
 export type LeaseAnswer =
-  | { granted: true; member: string; replicaId: string; rank: number }
-  | { granted: false; member: string; /** 0-based place in the global line. */ rank: number; free: number };
+  | {
+      granted: true;
+      member: string;
+      replicaId: string;
+      rank: number;
+      /** The line's virtual time after the grant, and members still waiting. */
+      v: number;
+      waiting: number;
+    }
+  | {
+      granted: false;
+      member: string;
+      /** 0-based place in the global line. */
+      rank: number;
+      free: number;
+      /** Its fair start tag (score less the batch offset; lower once aged) and the line's virtual time. */
+      tag: number;
+      v: number;
+      /** Members waiting in the line. */
+      waiting: number;
+    };
 
 export interface HeldLease {
   member: string;
@@ -45,7 +70,7 @@ export interface SlotLeases {
    * Gives a lease back; `correction` is service received minus the `cost` charged. The
    * first `heads` waiting members of the line are named to every gateway (onFreed).
    */
-  release(lease: HeldLease, correction: number, heads: number): Promise<void>;
+  release(lease: HeldLease, correction: number, heads: number, now?: number): Promise<void>;
   /** Leaves the line unserved. */
   withdraw(request: Pick<LeaseRequest, 'member' | 'model' | 'tenantId' | 'tier' | 'cost'>): Promise<void>;
   /**
