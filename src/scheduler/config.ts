@@ -39,6 +39,20 @@ export interface SchedulerConfig {
   maxQueuedPerTenant: number;
   /** Fraction of each replica's slots batch work may not take, kept for interactive arrivals. */
   batchSlotReserve: number;
+  /**
+   * An interactive request that would wait because batch sequences hold a replica's slots
+   * or KV takes the place of the newest of them (preemption.ts); they run again later.
+   */
+  batchPreemption: boolean;
+  /** A batch grant younger than this is not preempted (ms): a line taken back at once, again and again, would never finish. */
+  batchPreemptMinRunMs: number;
+  /**
+   * Batch work leaves free the slots and KV interactive work held at its recent peak, which
+   * decays with this time constant (ms; 0: no such room is kept). See interactive-demand.ts.
+   */
+  batchReserveDecayMs: number;
+  /** At most this many batch sequences are preempted to start one interactive request. */
+  batchPreemptMaxVictims: number;
   /** Fraction of a replica's KV budget kept free for the growth of running generations. */
   kvHeadroom: number;
   /** A grant counts on top of the engine's KV report this long, until the engine has admitted it (ms). */
@@ -90,6 +104,10 @@ export const defaultSchedulerConfig: SchedulerConfig = {
   minMeasuredToRefuse: 0,
   maxQueuedPerTenant: 256,
   batchSlotReserve: 0.1,
+  batchPreemption: true,
+  batchPreemptMinRunMs: 1_000,
+  batchPreemptMaxVictims: 4,
+  batchReserveDecayMs: 60_000,
   kvHeadroom: 0.05,
   kvSettleMs: 100,
   fairnessWindow: 2_048,

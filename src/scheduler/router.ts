@@ -4,6 +4,7 @@
  * busy by more than `affinityLoadGap` of its slots; then the least busy.
  */
 import type { Breaker } from './breaker.js';
+import type { InteractiveDemand } from './interactive-demand.js';
 import type { KvLedger } from './kv-ledger.js';
 import type { SchedulerConfig } from './config.js';
 import type { PrefixLru } from './prefix-lru.js';
@@ -17,6 +18,8 @@ export interface ReplicaState {
   outstanding: number;
   /** KV those grants will hold (kv-ledger.ts). */
   readonly kv: KvLedger;
+  /** Interactive grants and their recent peak, the room batch leaves them (interactive-demand.ts). */
+  readonly interactive: InteractiveDemand;
 }
 
 /** A replica as one dispatch decision sees it: its load read once, our own grants folded in. */
@@ -28,6 +31,8 @@ export interface ReplicaView {
   readonly busy: number;
   readonly kvTokens: number | undefined;
   readonly kvUsed: number;
+  /** Slots and KV batch work leaves free for interactive work to come back to. */
+  readonly batchReserve: { slots: number; kv: number };
 }
 
 export function viewReplica(state: ReplicaState, now: number): ReplicaView {
@@ -40,6 +45,7 @@ export function viewReplica(state: ReplicaState, now: number): ReplicaView {
     busy: Math.max(load.busy, state.outstanding),
     kvTokens: load.kvTokens,
     kvUsed: state.kv.used(load.kvUsed ?? 0, now),
+    batchReserve: state.interactive.reserve(now),
   };
 }
 
@@ -58,11 +64,12 @@ export interface RouteChoice {
 
 export function canStart(view: ReplicaView, request: RouteRequest, config: SchedulerConfig): boolean {
   if (!view.allowed) return false;
+  const reserve = request.batchLimited ? view.batchReserve : { slots: 0, kv: 0 };
   const limit = request.batchLimited ? Math.max(1, view.slots - Math.floor(view.slots * config.batchSlotReserve)) : view.slots;
-  if (view.busy >= limit) return false;
+  if (view.busy >= limit || (view.busy > 0 && view.busy + reserve.slots >= limit)) return false;
   // An idle replica takes anything: a prompt larger than the whole budget must still run somewhere.
   if (view.kvTokens === undefined || view.busy === 0) return true;
-  return view.kvUsed + view.state.kv.need(request.item.prefix, request.expectedOutput) <= view.kvTokens * (1 - config.kvHeadroom);
+  return view.kvUsed + reserve.kv + view.state.kv.need(request.item.prefix, request.expectedOutput) <= view.kvTokens * (1 - config.kvHeadroom);
 }
 
 export function route(request: RouteRequest, views: readonly ReplicaView[], config: SchedulerConfig): RouteChoice | undefined {
