@@ -47,10 +47,12 @@ export interface SchedulerConfig {
   /** A batch grant younger than this is not preempted (ms): a line taken back at once, again and again, would never finish. */
   batchPreemptMinRunMs: number;
   /**
-   * Batch work leaves free the slots and KV interactive work held at its recent peak, which
-   * decays with this time constant (ms; 0: no such room is kept). See interactive-demand.ts.
+   * Batch work loads a replica (slots, KV) no further than interactive work did at its
+   * recent peak, which decays with this time constant (ms), or than `batchLoadFloor` of
+   * it (1: batch fills any idle capacity). See interactive-demand.ts.
    */
-  batchReserveDecayMs: number;
+  batchPeakDecayMs: number;
+  batchLoadFloor: number;
   /** At most this many batch sequences are preempted to start one interactive request. */
   batchPreemptMaxVictims: number;
   /** Fraction of a replica's KV budget kept free for the growth of running generations. */
@@ -107,7 +109,8 @@ export const defaultSchedulerConfig: SchedulerConfig = {
   batchPreemption: true,
   batchPreemptMinRunMs: 1_000,
   batchPreemptMaxVictims: 4,
-  batchReserveDecayMs: 60_000,
+  batchPeakDecayMs: 600_000,
+  batchLoadFloor: 0.4,
   kvHeadroom: 0.05,
   kvSettleMs: 100,
   fairnessWindow: 2_048,

@@ -1,11 +1,13 @@
 /**
- * What interactive work has held on a replica lately, so that batch work leaves it room
- * to come back: batch is granted only while the slots and KV interactive work held at its
- * recent peak stay free. Interactive demand follows the day slowly but arrives in bursts;
- * batch grants that filled the room of one burst would be preempted (preemption.ts) by the
- * next — their work thrown away — or, without preemption, would make it wait. The peak
- * decays exponentially (time constant `batchReserveDecayMs`), so as interactive traffic
- * falls off towards night the room goes to batch within a few time constants.
+ * How much of a replica interactive work has used at its recent peak, which is as loaded
+ * as batch work may make the replica. A step of a batched engine takes longer the more
+ * sequences (and KV) it carries, so a replica that batch fills to the brim serves
+ * interactive requests slower than they were ever served alone: interactive latency is
+ * set by the busiest hours, and batch that never loads a replica beyond what interactive
+ * traffic itself reached then leaves that latency as it was, while it fills the quiet hours
+ * (bench:sched --batch). The peak decays exponentially (time constant
+ * `batchPeakDecayMs`), so it follows a day without remembering an exceptional one for
+ * ever; until there is one, batch may fill `batchLoadFloor` of the replica.
  */
 export class InteractiveDemand {
   /** Interactive grants outstanding now, and the KV the scheduler counted for them. */
@@ -31,11 +33,10 @@ export class InteractiveDemand {
     this.kv -= kv;
   }
 
-  /** Room batch work must leave free: the recent peak less what interactive work holds now. */
-  reserve(now: number): { slots: number; kv: number } {
-    if (this.decayMs <= 0) return { slots: 0, kv: 0 };
+  /** The recent peak: slots and KV tokens. */
+  peak(now: number): { slots: number; kv: number } {
     this.decay(now);
-    return { slots: Math.max(0, Math.round(this.peakSlots - this.slots)), kv: Math.max(0, this.peakKv - this.kv) };
+    return { slots: this.peakSlots, kv: this.peakKv };
   }
 
   private decay(now: number): void {

@@ -7,7 +7,7 @@ import type { ReplicaState, ReplicaView } from './router.js';
 const config = resolveConfig();
 
 function view(overrides: Partial<ReplicaView>): ReplicaView {
-  return { state: {} as ReplicaState, allowed: true, slots: 4, busy: 4, kvTokens: undefined, kvUsed: 0, batchReserve: { slots: 0, kv: 0 }, ...overrides };
+  return { state: {} as ReplicaState, allowed: true, slots: 4, busy: 4, kvTokens: undefined, kvUsed: 0, interactivePeak: { slots: 0, kv: 0 }, ...overrides };
 }
 
 const victim = (requestId: string, grantedAt: number, kv = 1000): Victim => ({ requestId, grantedAt, kv });
@@ -53,8 +53,8 @@ describe('preemption in the scheduler', () => {
 
   it('starts an interactive arrival at once on a replica full of batch work, and runs the victim again later', () => {
     const replica = new FakeReplica('r1', 4);
-    // No room kept for interactive work's recent peak: only preemption makes room here.
-    const config = { batchSlotReserve: 0, batchReserveDecayMs: 0 };
+    // Batch may fill the replica: only preemption makes room here.
+    const config = { batchSlotReserve: 0, batchLoadFloor: 1 };
     const cluster = new Cluster({ replicas: [replica], preemptible: true, config, serviceMs: (item) => (item.tier === 'batch' ? 10_000 : 1000) });
     const batch: Tracked[] = [];
     for (let i = 0; i < 4; i++) cluster.at(i * 1000, () => batch.push(cluster.submit(work({ tenantId: 'nightly', tier: 'batch', maxWaitMs: patient }))));
@@ -74,7 +74,7 @@ describe('preemption in the scheduler', () => {
 
   it('leaves batch work alone while it is younger than the minimum run time: the interactive request waits', () => {
     const replica = new FakeReplica('r1', 2);
-    const cluster = new Cluster({ replicas: [replica], preemptible: true, config: { batchSlotReserve: 0, batchPreemptMinRunMs: 2000 }, serviceMs: () => 10_000 });
+    const cluster = new Cluster({ replicas: [replica], preemptible: true, config: { batchSlotReserve: 0, batchLoadFloor: 1, batchPreemptMinRunMs: 2000 }, serviceMs: () => 10_000 });
     const batch = [cluster.submit(work({ tenantId: 'nightly', tier: 'batch' })), cluster.submit(work({ tenantId: 'nightly', tier: 'batch' }))];
     let user: Tracked | undefined;
     cluster.at(500, () => (user = cluster.submit(work({ tenantId: 'user', tier: 'standard', maxWaitMs: patient }))));
@@ -95,7 +95,7 @@ describe('preemption in the scheduler', () => {
       ['off', { preemptible: true, tier: 'batch' as const, config: { batchPreemption: false } }],
     ] as const) {
       const replica = new FakeReplica('r1', 2);
-      const cluster = new Cluster({ replicas: [replica], preemptible: options.preemptible, config: { batchSlotReserve: 0, ...options.config }, serviceMs: () => 10_000 });
+      const cluster = new Cluster({ replicas: [replica], preemptible: options.preemptible, config: { batchSlotReserve: 0, batchLoadFloor: 1, ...options.config }, serviceMs: () => 10_000 });
       const held = [cluster.submit(work({ tenantId: 'first', tier: options.tier })), cluster.submit(work({ tenantId: 'first', tier: options.tier }))];
       let user: Tracked | undefined;
       cluster.at(5000, () => (user = cluster.submit(work({ tenantId: 'user', tier: 'priority', maxWaitMs: patient }))));
@@ -108,7 +108,7 @@ describe('preemption in the scheduler', () => {
   it('frees KV held by batch work for an interactive prompt that does not fit beside it', () => {
     // Slots to spare, KV full: 3 batch lines hold 3 × (1000 + 100) of 4000 tokens.
     const replica = new FakeReplica('r1', 16, ['m'], 4000);
-    const cluster = new Cluster({ replicas: [replica], preemptible: true, config: { priorOutputTokens: 100, kvSettleMs: 0 }, serviceMs: () => 10_000 });
+    const cluster = new Cluster({ replicas: [replica], preemptible: true, config: { priorOutputTokens: 100, kvSettleMs: 0, batchLoadFloor: 1 }, serviceMs: () => 10_000 });
     const batch = [0, 1, 2].map(() => cluster.submit(work({ tenantId: 'nightly', tier: 'batch', promptTokens: 1000, maxWaitMs: patient })));
     let user: Tracked | undefined;
     cluster.at(3000, () => (user = cluster.submit(work({ tenantId: 'user', tier: 'standard', promptTokens: 1500 }))));
@@ -118,27 +118,43 @@ describe('preemption in the scheduler', () => {
     expect(batch.reduce((sum, t) => sum + t.preemptions, 0)).toBe(1);
   });
 
-  it("keeps the room interactive work held at its recent peak free of batch work, and gives it to batch as the peak fades", () => {
+  it('loads a replica with batch work no further than interactive work did at its recent peak', () => {
     const replica = new FakeReplica('r1', 10);
-    const cluster = new Cluster({ replicas: [replica], preemptible: true, serviceMs: (item) => (item.tier === 'batch' ? 1e6 : 1000) });
-    for (let i = 0; i < 6; i++) cluster.submit(work({ tenantId: `user${i}`, tier: 'standard' }));
-    cluster.at(1000, () => {
-      for (let i = 0; i < 20; i++) cluster.submit(work({ tenantId: 'nightly', tier: 'batch', maxWaitMs: patient }));
-    });
-    cluster.run(1000);
-    // The burst of 6 has ended; batch takes 9 slots less the 6 kept: 3.
-    expect(replica.busy).toBe(3);
+    const cluster = new Cluster({ replicas: [replica], preemptible: true, serviceMs: (item) => (item.tier === 'batch' ? 1e7 : 1000) });
+    const preemptions = () => [...new Set(cluster.grants)].reduce((sum, t) => sum + t.preemptions, 0);
+    for (let i = 0; i < 20; i++) cluster.submit(work({ tenantId: 'nightly', tier: 'batch', maxWaitMs: patient }));
+    // No interactive work lately: batch fills all but the 10 % slot reserve.
+    expect(replica.busy).toBe(9);
     const burst: Tracked[] = [];
-    cluster.at(1500, () => {
-      for (let i = 0; i < 6; i++) burst.push(cluster.submit(work({ tenantId: `user${i}`, tier: 'standard' })));
+    cluster.at(2000, () => {
+      for (let i = 0; i < 8; i++) burst.push(cluster.submit(work({ tenantId: `user${i}`, tier: 'standard' })));
     });
-    cluster.run(1500);
-    // The next burst starts at once, and nothing was preempted for it.
-    expect(burst.every((t) => t.grantedAt === 1500)).toBe(true);
-    expect(cluster.grants.every((t) => t.preemptions === 0)).toBe(true);
-    // Minutes without interactive traffic: the peak has faded and batch uses the 9 slots.
-    cluster.run(300_000);
+    cluster.run(2000);
+    // The burst starts at once: one free slot, and 7 batch lines preempted.
+    expect(burst.every((t) => t.grantedAt === 2000)).toBe(true);
+    expect(preemptions()).toBe(7);
+    cluster.run(3000);
+    // The burst is over; its peak (8 slots, decaying over minutes) is as far as batch may go now.
+    expect(replica.busy).toBe(8);
+    const next: Tracked[] = [];
+    cluster.at(4000, () => {
+      for (let i = 0; i < 2; i++) next.push(cluster.submit(work({ tenantId: `user${i}`, tier: 'standard' })));
+    });
+    cluster.run(4000);
+    expect(next.every((t) => t.grantedAt === 4000)).toBe(true);
+    expect(preemptions()).toBe(7);
+    // Half an hour without interactive work: the peak has faded and batch fills the replica again.
+    cluster.run(1_800_000);
     cluster.scheduler.pump();
     expect(replica.busy).toBe(9);
+  });
+
+  it('keeps batch to batchLoadFloor of a replica while interactive work there is light', () => {
+    const replica = new FakeReplica('r1', 10);
+    const cluster = new Cluster({ replicas: [replica], preemptible: true, serviceMs: (item) => (item.tier === 'batch' ? 1e7 : 100_000) });
+    cluster.submit(work({ tenantId: 'user', tier: 'standard' }));
+    for (let i = 0; i < 20; i++) cluster.submit(work({ tenantId: 'nightly', tier: 'batch', maxWaitMs: patient }));
+    // One interactive request running: batch loads the replica to 0.4 of its slots.
+    expect(replica.busy).toBe(4);
   });
 });

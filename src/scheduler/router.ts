@@ -31,8 +31,8 @@ export interface ReplicaView {
   readonly busy: number;
   readonly kvTokens: number | undefined;
   readonly kvUsed: number;
-  /** Slots and KV batch work leaves free for interactive work to come back to. */
-  readonly batchReserve: { slots: number; kv: number };
+  /** Interactive work's recent peak on it (interactive-demand.ts): as loaded as batch work may make it. */
+  readonly interactivePeak: { slots: number; kv: number };
 }
 
 export function viewReplica(state: ReplicaState, now: number): ReplicaView {
@@ -45,7 +45,7 @@ export function viewReplica(state: ReplicaState, now: number): ReplicaView {
     busy: Math.max(load.busy, state.outstanding),
     kvTokens: load.kvTokens,
     kvUsed: state.kv.used(load.kvUsed ?? 0, now),
-    batchReserve: state.interactive.reserve(now),
+    interactivePeak: state.interactive.peak(now),
   };
 }
 
@@ -64,12 +64,29 @@ export interface RouteChoice {
 
 export function canStart(view: ReplicaView, request: RouteRequest, config: SchedulerConfig): boolean {
   if (!view.allowed) return false;
-  const reserve = request.batchLimited ? view.batchReserve : { slots: 0, kv: 0 };
   const limit = request.batchLimited ? Math.max(1, view.slots - Math.floor(view.slots * config.batchSlotReserve)) : view.slots;
-  if (view.busy >= limit || (view.busy > 0 && view.busy + reserve.slots >= limit)) return false;
+  if (view.busy >= limit) return false;
   // An idle replica takes anything: a prompt larger than the whole budget must still run somewhere.
-  if (view.kvTokens === undefined || view.busy === 0) return true;
-  return view.kvUsed + reserve.kv + view.state.kv.need(request.item.prefix, request.expectedOutput) <= view.kvTokens * (1 - config.kvHeadroom);
+  if (view.busy === 0) return true;
+  const ceiling = request.batchLimited ? batchCeiling(view, config) : undefined;
+  if (ceiling !== undefined && view.busy + 1 > ceiling.slots) return false;
+  if (view.kvTokens === undefined) return true;
+  const after = view.kvUsed + view.state.kv.need(request.item.prefix, request.expectedOutput);
+  return after <= view.kvTokens * (1 - config.kvHeadroom) && (ceiling === undefined || after <= ceiling.kv);
+}
+
+/**
+ * As loaded as batch work may make a replica: interactive work's recent peak, or
+ * `batchLoadFloor` of it; all of it when no interactive work ran there lately (the peak
+ * has decayed below half a slot), for then no one's latency is at stake.
+ */
+export function batchCeiling(view: ReplicaView, config: SchedulerConfig): { slots: number; kv: number } {
+  if (view.interactivePeak.slots < 0.5) return { slots: Number.POSITIVE_INFINITY, kv: Number.POSITIVE_INFINITY };
+  const floor = config.batchLoadFloor;
+  return {
+    slots: Math.max(view.interactivePeak.slots, floor * view.slots),
+    kv: view.kvTokens === undefined ? Number.POSITIVE_INFINITY : Math.max(view.interactivePeak.kv, floor * view.kvTokens),
+  };
 }
 
 export function route(request: RouteRequest, views: readonly ReplicaView[], config: SchedulerConfig): RouteChoice | undefined {

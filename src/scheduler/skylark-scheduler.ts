@@ -97,7 +97,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     if (this.replicas.has(handle.id)) throw new Error(`Replica ${handle.id} is already scheduled.`);
     const cacheTokens = this.config.prefixCacheTokens ?? handle.load().kvTokens ?? 2 ** 20;
     const breaker = new Breaker(this.config.breakerFailures, this.config.breakerCooldownMs);
-    this.replicas.set(handle.id, { handle, breaker, prefixes: new PrefixLru(cacheTokens), outstanding: 0, kv: new KvLedger(this.config.kvSettleMs), interactive: new InteractiveDemand(this.config.batchReserveDecayMs) });
+    this.replicas.set(handle.id, { handle, breaker, prefixes: new PrefixLru(cacheTokens), outstanding: 0, kv: new KvLedger(this.config.kvSettleMs), interactive: new InteractiveDemand(this.config.batchPeakDecayMs) });
     this.pump();
   }
 
