@@ -48,6 +48,41 @@ export function chooseVictims(view: ReplicaView, running: readonly Victim[], nee
   return fits() ? victims : undefined;
 }
 
+/** Per replica, its running batch grants that may be preempted, in grant order. */
+export class PreemptibleGrants<T extends Victim> {
+  private readonly byReplica = new Map<string, T[]>();
+
+  get empty(): boolean {
+    return this.byReplica.size === 0;
+  }
+
+  running(replicaId: string): readonly T[] | undefined {
+    return this.byReplica.get(replicaId);
+  }
+
+  add(replicaId: string, grant: T): void {
+    const running = this.byReplica.get(replicaId);
+    if (running === undefined) this.byReplica.set(replicaId, [grant]);
+    else running.push(grant);
+  }
+
+  remove(replicaId: string, grant: T): void {
+    const running = this.byReplica.get(replicaId);
+    const index = running?.lastIndexOf(grant) ?? -1;
+    if (index < 0) return;
+    running!.splice(index, 1);
+    if (running!.length === 0) this.byReplica.delete(replicaId);
+  }
+
+  /** When the next grant still too young to preempt comes of age, per replica. */
+  *comingOfAge(minRunMs: number, now: number): Iterable<number> {
+    for (const running of this.byReplica.values()) {
+      const young = running.find((g) => g.grantedAt + minRunMs > now);
+      if (young !== undefined) yield young.grantedAt + minRunMs;
+    }
+  }
+}
+
 /** Of several replicas' answers, the one wasting least: fewest victims, then the newest. */
 export function leastWasteful<T extends { victims: readonly Victim[] }>(options: readonly T[]): T | undefined {
   let best: T | undefined;

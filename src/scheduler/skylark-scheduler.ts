@@ -28,7 +28,7 @@ import { WaitEstimator } from './eta.js';
 import type { ManagedScheduler } from './managed.js';
 import { InteractiveDemand } from './interactive-demand.js';
 import { KvLedger } from './kv-ledger.js';
-import { chooseVictims, leastWasteful, type Victim } from './preemption.js';
+import { chooseVictims, leastWasteful, PreemptibleGrants, type Victim } from './preemption.js';
 import { PrefixLru } from './prefix-lru.js';
 import { ProgressReporter } from './progress.js';
 import { route, viewReplica, type ReplicaState, type ReplicaView, type RouteChoice } from './router.js';
@@ -63,8 +63,7 @@ export class SkylarkScheduler implements ManagedScheduler {
   private readonly waiting = new Map<string, Waiting>();
   private readonly granted = new Map<string, Granted>();
   private readonly waitingPerTenant = new Map<string, number>();
-  /** Per replica, its running batch grants that may be preempted, in grant order. */
-  private readonly preemptible = new Map<string, Granted[]>();
+  private readonly preemptible = new PreemptibleGrants<Granted>();
   /** Preempted grants whose holder has not yet reported their end: that report frees engine capacity. */
   private readonly preempted = new Set<string>();
   private readonly estimator: ServiceEstimator;
@@ -248,12 +247,7 @@ export class SkylarkScheduler implements ManagedScheduler {
       if (queue.count > queue.fair.batch.count) interactiveWaiting = true;
     }
     // A waiting interactive request may take the place of batch work once it has run long enough.
-    if (interactiveWaiting && this.config.batchPreemption) {
-      for (const running of this.preemptible.values()) {
-        const young = running.find((g) => g.grantedAt + this.config.batchPreemptMinRunMs > now);
-        if (young !== undefined) moments.push(young.grantedAt + this.config.batchPreemptMinRunMs);
-      }
-    }
+    if (interactiveWaiting && this.config.batchPreemption) moments.push(...this.preemptible.comingOfAge(this.config.batchPreemptMinRunMs, now));
     for (const replica of this.replicas.values()) {
       moments.push(replica.breaker.reopensAt(now), replica.kv.settlesAt());
     }
@@ -297,7 +291,7 @@ export class SkylarkScheduler implements ManagedScheduler {
    * of running batch work on the replica where that wastes least (preemption.ts).
    */
   private preemptFor(queue: ModelQueue, views: readonly ReplicaView[], now: number): boolean {
-    if (!this.config.batchPreemption || this.preemptible.size === 0) return false;
+    if (!this.config.batchPreemption || this.preemptible.empty) return false;
     let w = queue.rescue(now);
     if (w === undefined) {
       const tier = queue.nextTier();
@@ -313,11 +307,11 @@ export class SkylarkScheduler implements ManagedScheduler {
 
   /** The replica and the batch grants to preempt there that would let `item` start now. */
   private makeRoom(item: WorkItem, model: string, views: readonly ReplicaView[], now: number): { view: ReplicaView; victims: Victim[] } | undefined {
-    if (!this.config.batchPreemption || this.preemptible.size === 0) return undefined;
+    if (!this.config.batchPreemption || this.preemptible.empty) return undefined;
     const expectedOutput = this.estimator.expectedOutput(model, item.maxOutputTokens);
     const options: Array<{ view: ReplicaView; victims: Victim[] }> = [];
     for (const view of views) {
-      const running = this.preemptible.get(view.state.handle.id);
+      const running = this.preemptible.running(view.state.handle.id);
       if (running === undefined || item.excludeReplicas?.includes(view.state.handle.id)) continue;
       const victims = chooseVictims(view, running, view.state.kv.need(item.prefix, expectedOutput), this.config, now);
       if (victims !== undefined && victims.length > 0) options.push({ view, victims });
@@ -364,11 +358,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     const granted: Granted = { requestId: w.item.requestId, w, queue, replicaId, grantedAt: now, expectedEnd, probe, kvOutput, kv };
     this.granted.set(w.item.requestId, granted);
     if (w.item.tier !== 'batch') replica.interactive.add(kv, now);
-    else if (w.callbacks.onPreempt !== undefined) {
-      const running = this.preemptible.get(replicaId);
-      if (running === undefined) this.preemptible.set(replicaId, [granted]);
-      else running.push(granted);
-    }
+    else if (w.callbacks.onPreempt !== undefined) this.preemptible.add(replicaId, granted);
     this.progress.granted(queue, () => this.eta.capacity(queue.model, this.views(queue.model, now), now), now);
     w.callbacks.onGrant({ requestId: w.item.requestId, replicaId, model: w.model, fallback: w.fallback, queuedMs: now - w.enqueuedAt });
     return true;
@@ -384,12 +374,7 @@ export class SkylarkScheduler implements ManagedScheduler {
       replica.kv.remove(g.w.item.prefix, g.kvOutput);
       if (g.w.item.tier !== 'batch') replica.interactive.remove(g.kv, this.clock.now());
     }
-    const running = this.preemptible.get(g.replicaId);
-    const index = running?.lastIndexOf(g) ?? -1;
-    if (index >= 0) {
-      running!.splice(index, 1);
-      if (running!.length === 0) this.preemptible.delete(g.replicaId);
-    }
+    this.preemptible.remove(g.replicaId, g);
     return g;
   }
 
