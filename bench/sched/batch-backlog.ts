@@ -6,7 +6,11 @@
  * measured interactive capacity), over one compressed "day". Beside them, two tenants'
  * batch backlog is fed the way src/batch/batch-runner.ts feeds it: `concurrency` lines in
  * the scheduler's batch tier at a time, the next one submitted when one ends, a refused
- * one tried again a second later. Each run is done with and without the backlog, same seed.
+ * one tried again a second later, a preempted one (the scheduler gave its place to an
+ * interactive request: preemption.ts) submitted again at once. A preempted line loses what
+ * it had computed — the simulated engine aborts it and frees its KV — and starts over; only
+ * the prompt blocks still in the engine's prefix cache are not computed again. Each run is
+ * done with and without the backlog, same seed.
  *
  * Idle capacity is measured in each mix's own currency: interactive tokens/s over the
  * interactive mix's saturated tokens/s is the share interactive traffic uses; batch
@@ -52,6 +56,13 @@ export interface BacklogMetrics {
   batchLinesPerS: number;
   /** Revenue per replica-hour, yuan: interactive at list price, batch at 50 % off. */
   revenuePerGpuHour: number;
+  /** Batch sequences preempted per second, and the tokens they had computed that were thrown away (per second). */
+  preemptionsPerS: number;
+  wastedBatchTokensPerS: number;
+  /** Sequences the simulated engines preempted themselves (KV ran out), per second. */
+  enginePreemptionsPerS: number;
+  /** Interactive wait in the scheduler (arrival to grant), p99, ms. */
+  queueP99: number;
 }
 
 interface Req {
@@ -63,6 +74,7 @@ interface Req {
   outputTokens: number;
   state: 'waiting' | 'granted' | 'done' | 'gone';
   replica: number;
+  grantedAt: number;
   firstTokenAt: number;
   finishedAt: number;
 }
@@ -73,7 +85,7 @@ class VirtualClock implements Clock {
   wallNow = (): Date => new Date(Date.UTC(2026, 0, 1) + this.time);
 }
 
-type Event = { kind: 'step'; replica: number; at: number } | { kind: 'arrival' } | { kind: 'batch' } | { kind: 'timeout'; req: Req } | { kind: 'wake'; at: number };
+type Event = { kind: 'step'; replica: number; at: number } | { kind: 'arrival' } | { kind: 'batch' } | { kind: 'again'; req: Req } | { kind: 'timeout'; req: Req } | { kind: 'wake'; at: number };
 
 /** The daily curve: 20 % of the peak at night, the peak mid-"day". */
 const dailyShare = (t: number, durationMs: number): number => 0.6 - 0.4 * Math.cos((2 * Math.PI * t) / durationMs);
@@ -94,6 +106,8 @@ export function runBacklog(job: BacklogJob): BacklogMetrics {
   let counter = 0;
   let interactiveArrivals = 0;
   let wakeAt: number | undefined;
+  let preemptions = 0;
+  let wastedBatchTokens = 0;
 
   const newReq = (tier: Tier, random: Random): Req => {
     const batch = tier === 'batch';
@@ -104,7 +118,7 @@ export function runBacklog(job: BacklogJob): BacklogMetrics {
       arrival: clock.time,
       promptTokens: lognormal(random, batch ? 800 : 600, 0.8, 16, 6000),
       outputTokens: lognormal(random, batch ? 400 : 200, 0.7, 8, 1024),
-      state: 'waiting', replica: -1, firstTokenAt: NaN, finishedAt: NaN,
+      state: 'waiting', replica: -1, grantedAt: NaN, firstTokenAt: NaN, finishedAt: NaN,
     };
   };
 
@@ -119,9 +133,27 @@ export function runBacklog(job: BacklogJob): BacklogMetrics {
             const index = Number(grant.replicaId.slice(3));
             req.state = 'granted';
             req.replica = index;
+            req.grantedAt = clock.time;
             sims[index]!.enqueue({ id: req.id, prefix: [{ hash: req.id, tokens: req.promptTokens }], outputTokens: req.outputTokens, answerHash: `${req.id}a` }, clock.time);
             dirty.add(index);
           },
+          // As the gateway does for a batch line: stop the generation (the engine frees its
+          // KV; its work is lost) and let the runner submit the line again.
+          ...(req.tier === 'batch'
+            ? {
+                onPreempt: () => {
+                  const aborted = sims[req.replica]!.abort(req.id);
+                  dirty.add(req.replica);
+                  preemptions++;
+                  if (clock.time < job.durationMs) wastedBatchTokens += aborted?.computedTokens ?? 0;
+                  req.state = 'waiting';
+                  req.replica = -1;
+                  req.firstTokenAt = NaN;
+                  live.delete(req.id);
+                  heap.push(clock.time, { kind: 'again', req });
+                },
+              }
+            : {}),
         },
       );
       return true;
@@ -177,6 +209,8 @@ export function runBacklog(job: BacklogJob): BacklogMetrics {
       nextArrival();
     } else if (event.kind === 'batch') {
       feedBatch();
+    } else if (event.kind === 'again') {
+      if (!submit(event.req)) heap.push(clock.time + retryMs, { kind: 'again', req: event.req });
     } else if (event.kind === 'timeout') {
       const { req } = event;
       if (req.state === 'waiting' || (req.state === 'granted' && Number.isNaN(req.firstTokenAt))) {
@@ -235,5 +269,9 @@ export function runBacklog(job: BacklogJob): BacklogMetrics {
     batchTokensPerS: tokens(batch) / seconds,
     batchLinesPerS: batch.length / seconds,
     revenuePerGpuHour: ((yuan(interactive) + yuan(batch) * 0.5) / (seconds / 3600)) / replicas,
+    preemptionsPerS: preemptions / seconds,
+    wastedBatchTokensPerS: wastedBatchTokens / seconds,
+    enginePreemptionsPerS: sims.reduce((sum, sim) => sum + sim.counters.preemptions, 0) / seconds,
+    queueP99: percentile(interactiveAll.map((r) => r.grantedAt - r.arrival), 99),
   };
 }

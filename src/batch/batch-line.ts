@@ -4,6 +4,12 @@
  * `batch` tier and at the price's batch discount (RequestContext.batch). Its request id is
  * derived from the batch id and custom_id, so a line run again after a crash settles
  * against the same usage row: the ledger's idempotent settle never bills it twice.
+ *
+ * A line may be preempted: the scheduler gives its replica to interactive work while it
+ * runs (scheduler/preemption.ts). Its run is stopped through the same abort path a client
+ * leaving takes, with its own reason, and the line comes back as `preempted`, to be run
+ * again; the stopped run is not billed (gateway/metering.ts), so the line is paid once, at
+ * the batch price, for the answer it finally gets.
  */
 import { hash } from 'node:crypto';
 import { SkylarkError, toSkylarkError } from '../core/errors.js';
@@ -25,7 +31,17 @@ export type LineOutcome =
   /** Finished: its output line (JSON) goes to the output file (`ok`) or the error file. */
   | { kind: 'done'; status: 'ok' | 'error'; result: string }
   /** Not run: refused before reaching an engine (busy, limited, engine loading) or stopped; run it later. */
-  | { kind: 'again'; error: SkylarkError };
+  | { kind: 'again'; error: SkylarkError }
+  /** Stopped by the scheduler for interactive work, unbilled: run it again (it waits for idle capacity again). */
+  | { kind: 'preempted' };
+
+/** The abort reason of a preempted line's run. */
+export class LinePreempted extends Error {
+  constructor() {
+    super('The batch line was preempted for interactive work; it runs again.');
+    this.name = 'LinePreempted';
+  }
+}
 
 /** Refusals that happen before a replica starts the line, so nothing was billed: try again later. */
 const refusedForNow = new Set(['server_overloaded', 'rate_limit_exceeded', 'engine_unavailable']);
@@ -42,7 +58,19 @@ export async function runLine(
   signal: AbortSignal,
 ): Promise<LineOutcome> {
   const requestId = batchRequestId(batch.id, line.customId);
-  const context: RequestContext = { requestId, signal, principal, responseHeaders: {}, batch: true };
+  // The runner's signal (cancel, expiry, shutdown) or a preemption stop the run.
+  const run = new AbortController();
+  const stop = () => run.abort(signal.reason);
+  signal.addEventListener('abort', stop, { once: true });
+  if (signal.aborted) stop();
+  const context: RequestContext = {
+    requestId,
+    signal: run.signal,
+    principal,
+    responseHeaders: {},
+    batch: true,
+    onPreempt: () => run.abort(new LinePreempted()),
+  };
   const output = (status_code: number, body: unknown) =>
     JSON.stringify({
       id: `batch_req_${digest(`${batch.id}\u0000${line.customId}`)}`,
@@ -55,9 +83,12 @@ export async function runLine(
     return { kind: 'done', status: 'ok', result: output(200, body) };
   } catch (thrown) {
     const error = toSkylarkError(thrown);
+    if (context.preempted === true && !signal.aborted) return { kind: 'preempted' };
     if (signal.aborted || refusedForNow.has(error.code)) return { kind: 'again', error };
     const body = { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
     return { kind: 'done', status: 'error', result: output(error.status, body) };
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
 }
 

@@ -246,6 +246,9 @@ export class BatchRunner {
             .where('line_no', '=', line.lineNo)
             .where('status', '=', 'pending')
             .execute();
+        } else if (outcome.kind === 'preempted') {
+          // Unbilled and not refused: it waits in the batch tier again at once, first of its batch.
+          if (!controller.signal.aborted) held.queue.unshift(line);
         } else if (!controller.signal.aborted) {
           held.queue.unshift(line);
           held.retryAt = this.clock.now() + (this.options.retryMs ?? 1000);

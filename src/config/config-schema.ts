@@ -61,6 +61,12 @@ export const configSchema = z.strictObject({
         .partial()
         .optional(),
       maxQueuedPerTenant: z.number().int().min(1).optional(),
+      /** Interactive requests take the place of running batch lines rather than wait for them (see src/scheduler/preemption.ts). */
+      batchPreemption: z.boolean().optional(),
+      /** A batch line younger than this (ms) is not preempted. */
+      batchPreemptMinRunMs: z.number().int().min(0).optional(),
+      /** Fraction of each replica's slots batch work may not take. */
+      batchSlotReserve: z.number().min(0).max(1).optional(),
       /** Completed requests of a model measured before a long wait estimate refuses a request. */
       minMeasuredToRefuse: z.number().int().min(0).default(20),
     })

@@ -57,6 +57,11 @@ export async function* meteredParts(
   const record = async (usage: Usage, status: UsageEntry['status'], errorCode?: string) => {
     if (recorded) return;
     recorded = true;
+    // A batch line the scheduler took back runs again under the same request id, and the
+    // ledger settles a request id once: billing this partial run would bill the line for
+    // it instead of its answer. The compute it used is the operator's (its scheduler chose
+    // to throw it away), not the customer's.
+    if (labels.context.preempted === true && status !== 'ok') return labels.hold.release();
     await settleUsage(deps, labels, started, usage, status, errorCode);
   };
   const iterator = parts[Symbol.asyncIterator]();

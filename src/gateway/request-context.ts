@@ -41,6 +41,14 @@ export interface RequestContext {
    * capacity only) instead of the tenant's, and charged at the price's batch discount.
    */
   batch?: boolean;
+  /**
+   * A batch line only: the scheduler may take its replica back for interactive work
+   * (scheduler/preemption.ts). Called then, after `preempted` is set; the caller stops the
+   * run (its signal) and runs the line again later under the same request id. The
+   * preempted run is not billed (metering.ts): the line is paid once, when it finishes.
+   */
+  onPreempt?: () => void;
+  preempted?: boolean;
 }
 
 /** Where settled usage goes: a log today, the billing ledger once tenants exist. */

@@ -69,6 +69,14 @@ export function submitWork(deps: GatewayDeps, context: RequestContext, work: Sch
       onGrant: (granted) => events.push({ type: 'grant', grant: granted }),
       onProgress: (position) => events.push({ type: 'progress', position }),
       onRefused: (error) => events.push({ type: 'refused', error }),
+      ...(context.onPreempt === undefined
+        ? {}
+        : {
+            onPreempt: () => {
+              context.preempted = true;
+              context.onPreempt!();
+            },
+          }),
     },
     context.clientRequestId,
   );

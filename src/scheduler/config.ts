@@ -39,6 +39,22 @@ export interface SchedulerConfig {
   maxQueuedPerTenant: number;
   /** Fraction of each replica's slots batch work may not take, kept for interactive arrivals. */
   batchSlotReserve: number;
+  /**
+   * An interactive request that would wait because batch sequences hold a replica's slots
+   * or KV takes the place of the newest of them (preemption.ts); they run again later.
+   */
+  batchPreemption: boolean;
+  /** A batch grant younger than this is not preempted (ms): a line taken back at once, again and again, would never finish. */
+  batchPreemptMinRunMs: number;
+  /**
+   * Batch work loads a replica (slots, KV) no further than interactive work did at its
+   * recent peak, which decays with this time constant (ms), or than `batchLoadFloor` of
+   * it (1: batch fills any idle capacity). See interactive-demand.ts.
+   */
+  batchPeakDecayMs: number;
+  batchLoadFloor: number;
+  /** At most this many batch sequences are preempted to start one interactive request. */
+  batchPreemptMaxVictims: number;
   /** Fraction of a replica's KV budget kept free for the growth of running generations. */
   kvHeadroom: number;
   /** A grant counts on top of the engine's KV report this long, until the engine has admitted it (ms). */
@@ -90,6 +106,11 @@ export const defaultSchedulerConfig: SchedulerConfig = {
   minMeasuredToRefuse: 0,
   maxQueuedPerTenant: 256,
   batchSlotReserve: 0.1,
+  batchPreemption: true,
+  batchPreemptMinRunMs: 1_000,
+  batchPreemptMaxVictims: 4,
+  batchPeakDecayMs: 600_000,
+  batchLoadFloor: 0.4,
   kvHeadroom: 0.05,
   kvSettleMs: 100,
   fairnessWindow: 2_048,

@@ -13,7 +13,7 @@ interface Event {
   run: () => void;
 }
 
-import type { Grant, Outcome, PrefixSegment, QueuePosition, ReplicaHandle, ReplicaLoad, Tier, WorkItem } from './types.js';
+import type { Grant, Outcome, PrefixSegment, QueuePosition, ReplicaHandle, ReplicaLoad, SubmitCallbacks, Tier, WorkItem } from './types.js';
 import { mulberry32 } from '../core/random.js';
 
 export class FakeClock implements Clock {
@@ -63,6 +63,10 @@ export interface Tracked {
   rejected?: SkylarkError;
   progress: QueuePosition[];
   etaAtSubmit?: number;
+  /** Times the scheduler preempted it (batch work submitted with `preemptible`). */
+  preemptions: number;
+  /** Bumped at each grant and preemption: a completion scheduled for an older run is stale. */
+  run: number;
 }
 
 
@@ -74,6 +78,12 @@ export interface ClusterOptions extends Omit<CreateSchedulerOptions, 'clock' | '
   watch?: boolean;
   /** The outcome reported at completion. Default: ok, all of max_tokens produced. */
   outcome?: (item: WorkItem, grant: Grant) => Outcome;
+  /**
+   * Batch work is submitted with onPreempt: a preempted request frees its replica at once
+   * and is submitted again (as the batch runner does) after `resubmitMs` (default 0).
+   */
+  preemptible?: boolean;
+  resubmitMs?: number;
 }
 
 export class Cluster {
@@ -94,12 +104,10 @@ export class Cluster {
 
   /** Submits now; a refusal is recorded, not thrown. */
   submit(item: WorkItem): Tracked {
-    const tracked: Tracked = { item, submittedAt: this.clock.now(), progress: [] };
+    const tracked: Tracked = this.tracked.get(item.requestId) ?? { item, submittedAt: this.clock.now(), progress: [], preemptions: 0, run: 0 };
     this.tracked.set(item.requestId, tracked);
     try {
-      const onGrant = (grant: Grant): void => this.granted(tracked, grant);
-      const onProgress = (position: QueuePosition): number => tracked.progress.push(position);
-      this.scheduler.submit(item, this.options.watch === false ? { onGrant } : { onGrant, onProgress });
+      this.scheduler.submit(item, this.callbacks(tracked));
     } catch (error) {
       if (!isSkylarkError(error)) throw error;
       tracked.rejected = error;
@@ -162,6 +170,23 @@ export class Cluster {
 
   private readonly cancelled = new Set<string>();
 
+  private callbacks(tracked: Tracked): SubmitCallbacks {
+    const onGrant = (grant: Grant): void => this.granted(tracked, grant);
+    const onProgress = (position: QueuePosition): number => tracked.progress.push(position);
+    const callbacks: SubmitCallbacks = this.options.watch === false ? { onGrant } : { onGrant, onProgress };
+    if (this.options.preemptible === true && tracked.item.tier === 'batch') callbacks.onPreempt = () => this.preempted(tracked);
+    return callbacks;
+  }
+
+  private preempted(tracked: Tracked): void {
+    tracked.preemptions++;
+    tracked.run++;
+    this.options.replicas.find((r) => r.id === tracked.grant!.replicaId)!.busy--;
+    delete tracked.grant;
+    delete tracked.grantedAt;
+    this.at(this.clock.now() + (this.options.resubmitMs ?? 0), () => this.submit(tracked.item));
+  }
+
   private granted(tracked: Tracked, grant: Grant): void {
     tracked.grant = grant;
     tracked.grantedAt = this.clock.now();
@@ -169,7 +194,9 @@ export class Cluster {
     const replica = this.options.replicas.find((r) => r.id === grant.replicaId)!;
     replica.busy++;
     const duration = this.options.serviceMs?.(tracked.item, grant) ?? 1000;
+    const run = ++tracked.run;
     this.at(this.clock.now() + duration, () => {
+      if (tracked.run !== run) return;
       replica.busy--;
       const outcome = this.options.outcome?.(tracked.item, grant) ?? {
         ok: true,

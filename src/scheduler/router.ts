@@ -4,6 +4,7 @@
  * busy by more than `affinityLoadGap` of its slots; then the least busy.
  */
 import type { Breaker } from './breaker.js';
+import type { InteractiveDemand } from './interactive-demand.js';
 import type { KvLedger } from './kv-ledger.js';
 import type { SchedulerConfig } from './config.js';
 import type { PrefixLru } from './prefix-lru.js';
@@ -17,6 +18,8 @@ export interface ReplicaState {
   outstanding: number;
   /** KV those grants will hold (kv-ledger.ts). */
   readonly kv: KvLedger;
+  /** Interactive grants and their recent peak, the room batch leaves them (interactive-demand.ts). */
+  readonly interactive: InteractiveDemand;
 }
 
 /** A replica as one dispatch decision sees it: its load read once, our own grants folded in. */
@@ -28,6 +31,8 @@ export interface ReplicaView {
   readonly busy: number;
   readonly kvTokens: number | undefined;
   readonly kvUsed: number;
+  /** Interactive work's recent peak on it (interactive-demand.ts): as loaded as batch work may make it. */
+  readonly interactivePeak: { slots: number; kv: number };
 }
 
 export function viewReplica(state: ReplicaState, now: number): ReplicaView {
@@ -40,6 +45,7 @@ export function viewReplica(state: ReplicaState, now: number): ReplicaView {
     busy: Math.max(load.busy, state.outstanding),
     kvTokens: load.kvTokens,
     kvUsed: state.kv.used(load.kvUsed ?? 0, now),
+    interactivePeak: state.interactive.peak(now),
   };
 }
 
@@ -61,8 +67,26 @@ export function canStart(view: ReplicaView, request: RouteRequest, config: Sched
   const limit = request.batchLimited ? Math.max(1, view.slots - Math.floor(view.slots * config.batchSlotReserve)) : view.slots;
   if (view.busy >= limit) return false;
   // An idle replica takes anything: a prompt larger than the whole budget must still run somewhere.
-  if (view.kvTokens === undefined || view.busy === 0) return true;
-  return view.kvUsed + view.state.kv.need(request.item.prefix, request.expectedOutput) <= view.kvTokens * (1 - config.kvHeadroom);
+  if (view.busy === 0) return true;
+  const ceiling = request.batchLimited ? batchCeiling(view, config) : undefined;
+  if (ceiling !== undefined && view.busy + 1 > ceiling.slots) return false;
+  if (view.kvTokens === undefined) return true;
+  const after = view.kvUsed + view.state.kv.need(request.item.prefix, request.expectedOutput);
+  return after <= view.kvTokens * (1 - config.kvHeadroom) && (ceiling === undefined || after <= ceiling.kv);
+}
+
+/**
+ * As loaded as batch work may make a replica: interactive work's recent peak, or
+ * `batchLoadFloor` of it; all of it when no interactive work ran there lately (the peak
+ * has decayed below half a slot), for then no one's latency is at stake.
+ */
+export function batchCeiling(view: ReplicaView, config: SchedulerConfig): { slots: number; kv: number } {
+  if (view.interactivePeak.slots < 0.5) return { slots: Number.POSITIVE_INFINITY, kv: Number.POSITIVE_INFINITY };
+  const floor = config.batchLoadFloor;
+  return {
+    slots: Math.max(view.interactivePeak.slots, floor * view.slots),
+    kv: view.kvTokens === undefined ? Number.POSITIVE_INFINITY : Math.max(view.interactivePeak.kv, floor * view.kvTokens),
+  };
 }
 
 export function route(request: RouteRequest, views: readonly ReplicaView[], config: SchedulerConfig): RouteChoice | undefined {

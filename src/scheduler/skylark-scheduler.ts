@@ -6,7 +6,9 @@
  * (vtc.ts) with a bounded lookahead for prefix affinity (router.ts). A request whose
  * estimated wait (eta.ts) would not leave headroom before its deadline is refused at once
  * with an honest Retry-After, or queued for a fallback model that can meet it
- * (admission.ts); an admitted request is never dropped.
+ * (admission.ts); an admitted request is never dropped. An interactive request that
+ * would wait because running batch work holds the slots or KV takes the place of the newest
+ * batch sequences instead (preemption.ts).
  *
  * VTC charging: at grant, prompt tokens plus an output estimate (the model's mean output,
  * capped by max_tokens) are charged; at completion the difference to the real usage is.
@@ -24,7 +26,9 @@ import type { SchedulerConfig } from './config.js';
 import { ServiceEstimator } from './estimator.js';
 import { WaitEstimator } from './eta.js';
 import type { ManagedScheduler } from './managed.js';
+import { InteractiveDemand } from './interactive-demand.js';
 import { KvLedger } from './kv-ledger.js';
+import { chooseVictims, leastWasteful, PreemptibleGrants, type Victim } from './preemption.js';
 import { PrefixLru } from './prefix-lru.js';
 import { ProgressReporter } from './progress.js';
 import { route, viewReplica, type ReplicaState, type ReplicaView, type RouteChoice } from './router.js';
@@ -33,6 +37,7 @@ import { tiers, type Outcome, type QueuePosition, type QueueSnapshot, type Repli
 import type { Waiting } from './waiting.js';
 
 interface Granted {
+  readonly requestId: string;
   readonly w: Waiting;
   readonly queue: ModelQueue;
   readonly replicaId: string;
@@ -41,6 +46,8 @@ interface Granted {
   readonly probe: boolean;
   /** The output it committed in its replica's KV ledger. */
   readonly kvOutput: number;
+  /** What the grant added to that ledger (its unshared prompt segments and its output). */
+  readonly kv: number;
 }
 
 /** The per-tenant bound counts per tier: a batch backlog must not lock out the same tenant's interactive work. */
@@ -56,6 +63,9 @@ export class SkylarkScheduler implements ManagedScheduler {
   private readonly waiting = new Map<string, Waiting>();
   private readonly granted = new Map<string, Granted>();
   private readonly waitingPerTenant = new Map<string, number>();
+  private readonly preemptible = new PreemptibleGrants<Granted>();
+  /** Preempted grants whose holder has not yet reported their end: that report frees engine capacity. */
+  private readonly preempted = new Set<string>();
   private readonly estimator: ServiceEstimator;
   private readonly eta: WaitEstimator;
   private readonly admission: Admission;
@@ -74,7 +84,8 @@ export class SkylarkScheduler implements ManagedScheduler {
     const context = {
       views: (model: string, now: number) => this.views(model, now),
       queue: (model: string) => this.queues.get(model),
-      startsNow: (item: WorkItem, model: string, views: readonly ReplicaView[]) => this.routeFor(item, model, views, item.tier === 'batch') !== undefined,
+      startsNow: (item: WorkItem, model: string, views: readonly ReplicaView[]) =>
+        this.routeFor(item, model, views, item.tier === 'batch') !== undefined || (item.tier !== 'batch' && this.makeRoom(item, model, views, this.clock.now()) !== undefined),
     };
     this.admission = new Admission(context, this.eta, config);
     this.progress = new ProgressReporter(this.eta, config, (w) => this.waiting.get(w.item.requestId) === w);
@@ -85,7 +96,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     if (this.replicas.has(handle.id)) throw new Error(`Replica ${handle.id} is already scheduled.`);
     const cacheTokens = this.config.prefixCacheTokens ?? handle.load().kvTokens ?? 2 ** 20;
     const breaker = new Breaker(this.config.breakerFailures, this.config.breakerCooldownMs);
-    this.replicas.set(handle.id, { handle, breaker, prefixes: new PrefixLru(cacheTokens), outstanding: 0, kv: new KvLedger(this.config.kvSettleMs) });
+    this.replicas.set(handle.id, { handle, breaker, prefixes: new PrefixLru(cacheTokens), outstanding: 0, kv: new KvLedger(this.config.kvSettleMs), interactive: new InteractiveDemand(this.config.batchPeakDecayMs) });
     this.pump();
   }
 
@@ -97,6 +108,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     if (this.waiting.has(item.requestId) || this.granted.has(item.requestId)) {
       throw new SkylarkError('invalid_request', `Request ${item.requestId} is already scheduled.`);
     }
+    this.preempted.delete(item.requestId);
     const now = this.clock.now();
     const queued = this.waitingPerTenant.get(tenantTier(item)) ?? 0;
     if (queued >= this.config.maxQueuedPerTenant) this.admission.refuseTenant(item, queued, now);
@@ -132,7 +144,7 @@ export class SkylarkScheduler implements ManagedScheduler {
 
   complete(requestId: string, outcome: Outcome): void {
     const g = this.release(requestId);
-    if (g === undefined) return;
+    if (g === undefined) return this.preemptedEnded(requestId);
     const now = this.clock.now();
     const replica = this.replicas.get(g.replicaId);
     if (outcome.ok) replica?.breaker.succeeded();
@@ -154,7 +166,7 @@ export class SkylarkScheduler implements ManagedScheduler {
       return;
     }
     const g = this.release(requestId);
-    if (g === undefined) return;
+    if (g === undefined) return this.preemptedEnded(requestId);
     // Its usage is unknown: the pre-charged estimate stands, and the estimators learn nothing.
     if (g.probe) this.replicas.get(g.replicaId)?.breaker.probeAbandoned();
     this.estimator.ended(g.w.model, g.replicaId, g.grantedAt, g.expectedEnd, this.clock.now());
@@ -229,7 +241,13 @@ export class SkylarkScheduler implements ManagedScheduler {
     if (this.waiting.size === 0) return undefined;
     const now = this.clock.now();
     const moments: Array<number | undefined> = [];
-    for (const queue of this.queues.values()) moments.push(queue.nextAgingAt(now));
+    let interactiveWaiting = false;
+    for (const queue of this.queues.values()) {
+      moments.push(queue.nextAgingAt(now));
+      if (queue.count > queue.fair.batch.count) interactiveWaiting = true;
+    }
+    // A waiting interactive request may take the place of batch work once it has run long enough.
+    if (interactiveWaiting && this.config.batchPreemption) moments.push(...this.preemptible.comingOfAge(this.config.batchPreemptMinRunMs, now));
     for (const replica of this.replicas.values()) {
       moments.push(replica.breaker.reopensAt(now), replica.kv.settlesAt());
     }
@@ -241,7 +259,12 @@ export class SkylarkScheduler implements ManagedScheduler {
   private dispatchOne(queue: ModelQueue): boolean {
     const now = this.clock.now();
     const views = this.views(queue.model, now);
-    if (!views.some((view) => view.allowed && view.busy < view.slots)) return false;
+    const free = views.some((view) => view.allowed && view.busy < view.slots);
+    return (free && this.dispatchFree(queue, views, now)) || this.preemptFor(queue, views, now);
+  }
+
+  /** A grant on capacity free now, in the order the file comment gives. */
+  private dispatchFree(queue: ModelQueue, views: readonly ReplicaView[], now: number): boolean {
     // A request about to miss its deadline is served before every tier's share (earliest
     // first); aged batch work may take any slot, or batch starves under steady load.
     for (const first of [queue.rescue(now), queue.due('batch', now)]) {
@@ -263,6 +286,56 @@ export class SkylarkScheduler implements ManagedScheduler {
     return pick !== undefined && this.grant(queue, pick.w, pick.choice, now);
   }
 
+  /**
+   * The interactive request that goes next, when nothing can start it now, takes the place
+   * of running batch work on the replica where that wastes least (preemption.ts).
+   */
+  private preemptFor(queue: ModelQueue, views: readonly ReplicaView[], now: number): boolean {
+    if (!this.config.batchPreemption || this.preemptible.empty) return false;
+    let w = queue.rescue(now);
+    if (w === undefined) {
+      const tier = queue.nextTier();
+      if (tier === undefined || tier === 'batch') return false;
+      w = queue.due(tier, now) ?? queue.fair[tier].candidates(0, 1)[0];
+      if (w === undefined) return false;
+    }
+    const best = this.makeRoom(w.item, w.model, views, now);
+    if (best === undefined) return false;
+    for (const victim of best.victims) this.preempt(victim.requestId, now);
+    return this.grant(queue, w, { view: best.view, matched: best.view.state.prefixes.matchedTokens(w.item.prefix) }, now);
+  }
+
+  /** The replica and the batch grants to preempt there that would let `item` start now. */
+  private makeRoom(item: WorkItem, model: string, views: readonly ReplicaView[], now: number): { view: ReplicaView; victims: Victim[] } | undefined {
+    if (!this.config.batchPreemption || this.preemptible.empty) return undefined;
+    const expectedOutput = this.estimator.expectedOutput(model, item.maxOutputTokens);
+    const options: Array<{ view: ReplicaView; victims: Victim[] }> = [];
+    for (const view of views) {
+      const running = this.preemptible.running(view.state.handle.id);
+      if (running === undefined || item.excludeReplicas?.includes(view.state.handle.id)) continue;
+      const victims = chooseVictims(view, running, view.state.kv.need(item.prefix, expectedOutput), this.config, now);
+      if (victims !== undefined && victims.length > 0) options.push({ view, victims });
+    }
+    return leastWasteful(options);
+  }
+
+  /** Takes a running batch grant back: its slot and KV are free for the scheduler, and its holder runs it again later. */
+  private preempt(requestId: string, now: number): void {
+    const g = this.release(requestId);
+    if (g === undefined) return;
+    this.preempted.add(requestId);
+    // It will be charged again when granted again: the service it lost is not its own doing.
+    g.queue.correct(g.w.item.tier, g.w.item.tenantId, -g.w.cost);
+    if (g.probe) this.replicas.get(g.replicaId)?.breaker.probeAbandoned();
+    this.estimator.ended(g.w.model, g.replicaId, g.grantedAt, g.expectedEnd, now);
+    g.w.callbacks.onPreempt?.();
+  }
+
+  /** The holder of a preempted grant stopped it: the engine's capacity it held is free now. */
+  private preemptedEnded(requestId: string): void {
+    if (this.preempted.delete(requestId)) this.pump();
+  }
+
   private routeFor(item: WorkItem, model: string, views: readonly ReplicaView[], batchLimited: boolean): RouteChoice | undefined {
     const expectedOutput = this.estimator.expectedOutput(model, item.maxOutputTokens);
     return route({ item, expectedOutput, batchLimited }, views, this.config);
@@ -278,10 +351,14 @@ export class SkylarkScheduler implements ManagedScheduler {
     const probe = replica.breaker.granted(now);
     replica.prefixes.insert(w.item.prefix);
     const kvOutput = this.estimator.expectedOutput(w.model, w.item.maxOutputTokens);
+    const kv = replica.kv.need(w.item.prefix, kvOutput);
     replica.kv.add(w.item.prefix, kvOutput, choice.view.kvTokens === undefined ? undefined : now);
     const expectedEnd = now + this.estimator.expectedDuration(w.model, w.item.maxOutputTokens, replicaId);
     this.estimator.started(w.model, expectedEnd);
-    this.granted.set(w.item.requestId, { w, queue, replicaId, grantedAt: now, expectedEnd, probe, kvOutput });
+    const granted: Granted = { requestId: w.item.requestId, w, queue, replicaId, grantedAt: now, expectedEnd, probe, kvOutput, kv };
+    this.granted.set(w.item.requestId, granted);
+    if (w.item.tier !== 'batch') replica.interactive.add(kv, now);
+    else if (w.callbacks.onPreempt !== undefined) this.preemptible.add(replicaId, granted);
     this.progress.granted(queue, () => this.eta.capacity(queue.model, this.views(queue.model, now), now), now);
     w.callbacks.onGrant({ requestId: w.item.requestId, replicaId, model: w.model, fallback: w.fallback, queuedMs: now - w.enqueuedAt });
     return true;
@@ -295,7 +372,9 @@ export class SkylarkScheduler implements ManagedScheduler {
     if (replica !== undefined) {
       replica.outstanding--;
       replica.kv.remove(g.w.item.prefix, g.kvOutput);
+      if (g.w.item.tier !== 'batch') replica.interactive.remove(g.kv, this.clock.now());
     }
+    this.preemptible.remove(g.replicaId, g);
     return g;
   }
 

@@ -57,7 +57,8 @@ describe('tiers', () => {
 
   it('runs batch on idle capacity only, keeping a reserve of slots for interactive work', () => {
     const replica = new FakeReplica('r1', 10);
-    const cluster = new Cluster({ replicas: [replica], config: { priorServiceMs: 1000 } });
+    // batchLoadFloor 1: no interactive peak caps batch (preemption.test.ts covers that).
+    const cluster = new Cluster({ replicas: [replica], config: { priorServiceMs: 1000, batchLoadFloor: 1 } });
     for (let i = 0; i < 30; i++) cluster.submit(work({ tenantId: 'nightly', tier: 'batch' }));
     // 10% of the slots stay free of batch work.
     expect(replica.busy).toBe(9);
@@ -76,7 +77,7 @@ describe('tiers', () => {
 
   it('lets aged batch work use the reserved slots too', () => {
     const replica = new FakeReplica('r1', 10);
-    const cluster = new Cluster({ replicas: [replica], config: { tierMaxWaitMs: { batch: 2000 } }, serviceMs: () => 10_000 });
+    const cluster = new Cluster({ replicas: [replica], config: { tierMaxWaitMs: { batch: 2000 }, batchLoadFloor: 1 }, serviceMs: () => 10_000 });
     for (let i = 0; i < 10; i++) cluster.submit(work({ tenantId: 'nightly', tier: 'batch', maxWaitMs: patient }));
     expect(replica.busy).toBe(9);
     const aged = cluster.submit(work({ tenantId: 'nightly2', tier: 'batch' }));

@@ -101,6 +101,12 @@ export interface SubmitCallbacks {
   onGrant(grant: Grant): void;
   /** The request's place in line changed. */
   onProgress?(position: QueuePosition): void;
+  /**
+   * Batch work only: the scheduler took the granted replica back for interactive work
+   * (preemption.ts). Its slot is no longer counted; the holder must stop the generation
+   * and may submit it again. Without this callback a request is never preempted.
+   */
+  onPreempt?(): void;
 }
 
 /** Per model and tier: depth and wait, for GET /v1/queue and the console. */

@@ -37,6 +37,9 @@ export async function openDispatch(
     minMeasuredToRefuse: options.minMeasuredToRefuse,
     ...(options.tierMaxWaitMs ? { tierMaxWaitMs: { ...defaultSchedulerConfig.tierMaxWaitMs, ...options.tierMaxWaitMs } } : {}),
     ...(options.maxQueuedPerTenant ? { maxQueuedPerTenant: options.maxQueuedPerTenant } : {}),
+    ...(options.batchPreemption === undefined ? {} : { batchPreemption: options.batchPreemption }),
+    ...(options.batchPreemptMinRunMs === undefined ? {} : { batchPreemptMinRunMs: options.batchPreemptMinRunMs }),
+    ...(options.batchSlotReserve === undefined ? {} : { batchSlotReserve: options.batchSlotReserve }),
   };
   const scheduler = createScheduler({ clock: systemClock, replicas, policy: options.policy, config: overrides });
   if (shared.redis === undefined) {
