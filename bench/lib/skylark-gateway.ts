@@ -20,6 +20,8 @@ export interface SkylarkGatewayOptions {
   metrics?: boolean;
   /** Added to the environment (REDIS_URL for the shared-state row). */
   env?: NodeJS.ProcessEnv;
+  /** Node's own flags, before the script (`--import` of bench:memory's probe). */
+  nodeArgs?: string[];
 }
 
 export interface SkylarkGateway {
@@ -43,7 +45,7 @@ export async function startSkylark(options: SkylarkGatewayOptions): Promise<Skyl
   const dataDir = join(options.dir, 'data');
   // The log goes to a file, as under a process manager; a pipe would charge its reading to the load core.
   const log = openSync(join(options.dir, `gateway-${level}.log`), 'w');
-  const proc = spawnNode([options.bin, 'serve', '--config', config, '--port', '0', '--data', dataDir], {
+  const proc = spawnNode([...(options.nodeArgs ?? []), options.bin, 'serve', '--config', config, '--port', '0', '--data', dataDir], {
     core: options.core,
     env: { ...process.env, SKYLARK_ADMIN_KEY: options.adminKey, SKYLARK_LOG_LEVEL: level, ...options.env },
     stdout: log,

@@ -1,19 +1,66 @@
 /**
  * The OpenAPI document at /docs/json and Swagger UI at /docs. Route schemas are built
- * from the zod contracts and used for documentation only: the route's validator and
- * serializer are no-ops, because validation must stay with zod (whose errors become
+ * from the zod contracts and used for documentation only: they are never given to the
+ * serving routes, because validation must stay with zod (whose errors become
  * OpenAI-shaped, naming the `param`), and a response schema given to Fastify's serializer
  * would silently drop every field it does not list.
+ *
+ * Built on the first request to /docs, not at start: @fastify/swagger, swagger-ui and the
+ * JSON Schemas of every route were ≈ 5 MB of a gateway's resident memory that most gateways
+ * never serve (docs/benchmarks.md, "Memory"). The serving app records each route as it is
+ * declared; the first /docs request builds a second Fastify instance holding swagger, the UI
+ * and one stub per recorded route (schema only), and every /docs request is injected into it.
  */
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, RouteShorthandOptions } from 'fastify';
 import { z } from 'zod';
 
 export const docsPrefix = '/docs';
 
+/** Where `documented()` leaves a route's description in its config, for the docs instance. */
+const routeDoc = Symbol('skylark.routeDoc');
+
+interface RecordedRoute {
+  method: string | string[];
+  url: string;
+  schema: unknown;
+  doc: RouteDoc | undefined;
+}
+
 export function registerDocs(app: FastifyInstance): void {
-  app.register(swagger, {
+  const routes: RecordedRoute[] = [];
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) return;
+    const config = route.config as Record<symbol, RouteDoc | undefined> | undefined;
+    routes.push({ method: route.method, url: route.url, schema: route.schema, doc: config?.[routeDoc] });
+  });
+  let docs: Promise<FastifyInstance> | undefined;
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    // A failed build is retried by the next request rather than remembered.
+    docs ??= buildDocsApp(routes).catch((error: unknown) => {
+      docs = undefined;
+      throw error;
+    });
+    const answer = await (await docs).inject({ method: 'GET', url: request.url, headers: { accept: request.headers.accept ?? '*/*' } });
+    reply.code(answer.statusCode);
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !notForwarded.has(name)) reply.header(name, value);
+    }
+    return reply.send(answer.rawPayload);
+  };
+  app.get(docsPrefix, { schema: { hide: true } }, forward);
+  app.get(`${docsPrefix}/*`, { schema: { hide: true } }, forward);
+}
+
+const notForwarded = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date']);
+
+async function buildDocsApp(routes: readonly RecordedRoute[]): Promise<FastifyInstance> {
+  const [{ default: Fastify }, { default: swagger }, { default: swaggerUi }] = await Promise.all([
+    import('fastify'),
+    import('@fastify/swagger'),
+    import('@fastify/swagger-ui'),
+  ]);
+  const docs = Fastify({ logger: false });
+  await docs.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -27,7 +74,25 @@ export function registerDocs(app: FastifyInstance): void {
       security: [{ apiKey: [] }],
     },
   });
-  app.register(swaggerUi, { routePrefix: docsPrefix });
+  await docs.register(swaggerUi, { routePrefix: docsPrefix });
+  await docs.register(async (stubs) => {
+    for (const route of routes) {
+      // HEAD routes are Fastify's own copies of GET ones (and swagger leaves them out).
+      const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((method) => method !== 'HEAD');
+      if (methods.length === 0) continue;
+      const schema = route.doc ? documentSchema(route.doc) : route.schema;
+      stubs.route({
+        method: methods,
+        url: route.url,
+        ...(schema ? { schema } : {}),
+        validatorCompiler: passThrough,
+        serializerCompiler: plainJson,
+        handler: async (_request, reply) => reply.code(404).send(),
+      });
+    }
+  });
+  await docs.ready();
+  return docs;
 }
 
 const errorSchema = {
@@ -73,8 +138,12 @@ export interface RouteDoc {
 const passThrough = () => () => true;
 const plainJson = () => (data: unknown) => JSON.stringify(data);
 
-/** Route options that describe a route in the OpenAPI document without validating by it. */
+/** Route options that describe a route in the OpenAPI document (built on the first /docs request) without validating by it. */
 export function documented(doc: RouteDoc): RouteShorthandOptions {
+  return { config: { [routeDoc]: doc } as FastifyContextConfig };
+}
+
+function documentSchema(doc: RouteDoc): Record<string, unknown> {
   const response: Record<string, unknown> = {
     [doc.status ?? 200]: doc.response ? { description: 'OK', ...jsonSchema(doc.response, 'output') } : { description: 'OK' },
   };
@@ -91,7 +160,7 @@ export function documented(doc: RouteDoc): RouteShorthandOptions {
   if (doc.query) schema.querystring = jsonSchema(doc.query, 'input');
   if (doc.body) schema.body = jsonSchema(doc.body, 'input');
   if (doc.consumes) schema.consumes = [doc.consumes];
-  return { schema, validatorCompiler: passThrough, serializerCompiler: plainJson };
+  return schema;
 }
 
 const errorText: Record<number, string> = {

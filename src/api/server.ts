@@ -74,9 +74,9 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     ),
   );
 
+  // Before the routes: the docs record every route declared after this (their document and
+  // Swagger UI are built on the first /docs request).
   registerDocs(app);
-  // Declared inside a plugin, so after the docs plugin has loaded: it lists only the
-  // routes declared once it is there.
   app.register(async (routes) => {
     registerHealthRoutes(routes, options.deps);
     registerOpenAIRoutes(routes, options.deps, inFlight);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { servingStarted } from './serve-tuning.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -35,6 +36,7 @@ export function registerServeCommand(program: Command): void {
         }
         throw error;
       }
+      servingStarted();
       process.stderr.write(`Skylark is listening on ${platform.url} (OpenAI base URL: ${platform.url}/v1)\n`);
       if (platform.metricsUrl) process.stderr.write(`Prometheus metrics (no key) on ${platform.metricsUrl}/metrics\n`);
       let stopping = false;
