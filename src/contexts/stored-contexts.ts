@@ -105,10 +105,12 @@ export class StoredContexts {
 
   /**
    * The tenant's context in whatever state, an active one past its TTL expired (and charged)
-   * first. Undefined when there is none of this tenant's.
+   * first. Undefined when there is none of this tenant's (`null`: any tenant's, for the operator's CLI).
    */
-  async get(tenantId: string, id: string): Promise<StoredContext | undefined> {
-    const row = await this.db.selectFrom('contexts').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+  async get(tenantId: string | null, id: string): Promise<StoredContext | undefined> {
+    let query = this.db.selectFrom('contexts').selectAll().where('id', '=', id);
+    if (tenantId !== null) query = query.where('tenant_id', '=', tenantId);
+    const row = await query.executeTakeFirst();
     if (row === undefined) return undefined;
     const context = fromRow(row);
     if (context.status === 'active' && context.expiresAt <= this.now()) return this.free(context, 'expired');
@@ -136,6 +138,20 @@ export class StoredContexts {
     }
     const rows = await query.execute();
     return { data: rows.slice(0, limit).map(fromRow), hasMore: rows.length > limit };
+  }
+
+  /** The operator's view: every tenant's contexts (active by default), newest first. */
+  async listAll(filter: { tenantId?: string; status?: ContextStatus; limit: number }): Promise<StoredContext[]> {
+    await this.sweep();
+    let query = this.db
+      .selectFrom('contexts')
+      .selectAll()
+      .where('status', '=', filter.status ?? 'active')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit);
+    if (filter.tenantId !== undefined) query = query.where('tenant_id', '=', filter.tenantId);
+    return (await query.execute()).map(fromRow);
   }
 
   /**
