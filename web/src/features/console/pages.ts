@@ -2,6 +2,7 @@
 import type { ComponentType } from 'react';
 import type { MessageKey } from '../../i18n/dictionary.js';
 import { BalancePage } from './balance-page.js';
+import { ContextsPage } from './contexts-page.js';
 import { EndpointsPage } from './endpoints-page.js';
 import { EnginesPage } from './engines-page.js';
 import { KeysPage } from './keys-page.js';
@@ -26,6 +27,7 @@ export const consolePages: ConsolePage[] = [
   { path: '/console/endpoints', title: 'console.nav.endpoints', admin: false, Component: EndpointsPage },
   { path: '/console/queue', title: 'console.nav.queue', admin: false, Component: QueuePage },
   { path: '/console/engines', title: 'console.nav.engines', admin: false, Component: EnginesPage },
+  { path: '/console/contexts', title: 'console.nav.contexts', admin: false, Component: ContextsPage },
   { path: '/console/tenants', title: 'console.nav.tenants', admin: true, Component: TenantsPage },
   { path: '/console/prices', title: 'console.nav.prices', admin: true, Component: PricesPage },
   { path: '/console/topups', title: 'console.nav.topups', admin: true, Component: TopUpsPage },
