@@ -217,6 +217,17 @@ describe.each(dialectNames)('context caching on %s', (dialect) => {
     expect((await b.client.get<{ data: unknown[] }>('/contexts')).data).toEqual([]);
   });
 
+  it('is described in the OpenAPI document at /docs', async () => {
+    const doc = await call(sky, 'GET', '/docs/json', { key: null });
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/context/create', '/v1/context/chat/completions', '/v1/contexts', '/v1/contexts/{id}']),
+    );
+    const create = doc.body.paths['/v1/context/create'].post;
+    expect(create.requestBody.content['application/json'].schema.required).toEqual(['model', 'messages']);
+    expect(Object.keys(create.responses['200'].content['application/json'].schema.properties)).toEqual(expect.arrayContaining(['id', 'tokens', 'expires_at', 'usage']));
+    expect(doc.body.paths['/v1/contexts/{id}'].delete).toBeDefined();
+  });
+
   it('answers bad input with 400 (404 for an unknown model) in OpenAI error shape', async () => {
     const key = a.client.apiKey;
     const bad = async (path: string, body: unknown, status: number, param: string | null) => {
