@@ -80,7 +80,7 @@ export interface PricesTable {
   image_micros: ColumnType<number, number | undefined, number>;
   speech_per_m_chars_micros: ColumnType<number, number | undefined, number>;
   audio_per_minute_micros: ColumnType<number, number | undefined, number>;
-  /** Context caching (migration 009): micros per 1M tokens held per hour. */
+  /** Context caching (migration 010): micros per 1M tokens held per hour. */
   context_storage_per_m_hour_micros: ColumnType<number, number | undefined, number>;
 }
 
@@ -324,7 +324,7 @@ export interface BatchLinesTable {
 export type ContextMode = 'session' | 'common_prefix';
 export type ContextStatus = 'active' | 'expired' | 'deleted';
 
-/** An Ark-style cached context (migration 009); see src/contexts/stored-contexts.ts. */
+/** An Ark-style cached context (migration 010); see src/contexts/stored-contexts.ts. */
 export interface ContextsTable {
   id: string;
   tenant_id: string;

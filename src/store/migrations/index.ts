@@ -12,7 +12,7 @@ import * as holdsLeaveTheDatabase from './005-holds-leave-the-database.js';
 import * as storedResponses from './006-stored-responses.js';
 import * as mediaUnits from './007-media-units.js';
 import * as filesAndBatches from './008-files-and-batches.js';
-import * as contextCache from './009-context-cache.js';
+import * as contextCache from './010-context-cache.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
@@ -23,7 +23,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '006-stored-responses': storedResponses,
   '007-media-units': mediaUnits,
   '008-files-and-batches': filesAndBatches,
-  '009-context-cache': contextCache,
+  // 010, not 009: main's 009-stored-responses-expiry was numbered first; names must sort in apply order.
+  '010-context-cache': contextCache,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
