@@ -65,6 +65,13 @@ module.exports = {
       to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|responses)/' },
     },
     {
+      // Cached contexts charge their storage through billing's prices and settlements.
+      name: 'contexts-sit-on-the-store-and-billing',
+      severity: 'error',
+      from: { path: '^dist/src/contexts/' },
+      to: { path: '^dist/src/', pathNot: '^dist/src/(core|store|billing|contexts)/' },
+    },
+    {
       // The web app is compiled to dist/web-check by `npm run build:web` for this check only.
       name: 'web-imports-only-contracts',
       severity: 'error',

@@ -25,6 +25,7 @@ import { openBilling } from './wiring/open-billing.js';
 import { openDispatch } from './wiring/shared-scheduling.js';
 import { StoredResponses } from './responses/stored-responses.js';
 import { openBatches } from './wiring/batches.js';
+import { openContexts } from './wiring/contexts.js';
 import type { Store } from './store/database.js';
 import type { UsageWriter } from './billing/usage-writer.js';
 import { openObservability } from './wiring/observability.js';
@@ -106,9 +107,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const { dispatch } = scheduling;
   observability.watch({ queue: () => dispatch.snapshot(), engines: () => engines.values(), ledgerQueue: () => usageWriter.pending });
   const replicaCosts = replicaCostsOf(config);
+  const contextCache = openContexts(store, usageWriter, config.contexts, logger);
   const deps: ServerDeps = {
     catalog, usage, clock: systemClock, access, billing, limits, endpoints, dispatch, replicaCosts, accounts: accountServices(store.db),
     responses: new StoredResponses(store.db, { retentionMs: retentionMsOf(config.responses.retentionDays), clock: systemClock }),
+    contexts: contextCache.contexts,
   };
   const responseSweep = sweepEvery(config.responses.sweepIntervalMs, () => deps.responses.sweep(), logger);
   const consumer = await openConsumer(store, deps, { env, logger, redis });
@@ -152,6 +155,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stopped;
       await enginesLoaded;
       await batch.runner.close(config.server.shutdownGraceMs);
+      await contextCache.close();
       await Promise.all([...engines.values()].map((engine) => engine.close().catch(() => undefined)));
       await scheduling.close();
       await usageWriter.close();

@@ -80,6 +80,8 @@ export function priceView(p: Price): PriceObject {
     speech_chars_micros: p.speechPerMCharsMicros ?? 0,
     audio_minute: formatMicros(p.audioPerMinuteMicros ?? 0),
     audio_minute_micros: p.audioPerMinuteMicros ?? 0,
+    context_storage: formatMicros(p.contextStoragePerMHourMicros ?? 0),
+    context_storage_micros: p.contextStoragePerMHourMicros ?? 0,
     effective_from: seconds(p.effectiveFrom),
     created_at: seconds(p.createdAt),
   };

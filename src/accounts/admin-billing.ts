@@ -61,6 +61,9 @@ export async function setPrice(deps: AccountDeps, body: unknown): Promise<PriceO
       ...(request.image !== undefined ? { imageMicros: microsOf(request.image, 'image', { allowZero: true }) } : {}),
       ...(request.speech_chars !== undefined ? { speechPerMCharsMicros: microsOf(request.speech_chars, 'speech_chars', { allowZero: true }) } : {}),
       ...(request.audio_minute !== undefined ? { audioPerMinuteMicros: microsOf(request.audio_minute, 'audio_minute', { allowZero: true }) } : {}),
+      ...(request.context_storage !== undefined
+        ? { contextStoragePerMHourMicros: microsOf(request.context_storage, 'context_storage', { allowZero: true }) }
+        : {}),
       ...(request.effective_from !== undefined ? { effectiveFrom: request.effective_from * 1000 } : {}),
     });
     return priceView(price);

@@ -9,6 +9,7 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOpenAIRoutes } from './routes/openai-routes.js';
 import { registerAnthropicRoutes } from './routes/anthropic-routes.js';
 import { registerResponsesRoutes } from './routes/responses-routes.js';
+import { registerContextRoutes } from './routes/context-routes.js';
 import { registerMediaRoutes } from './routes/media-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAdminBillingRoutes } from './routes/admin-billing-routes.js';
@@ -82,6 +83,7 @@ export function buildServer(options: ServerOptions): SkylarkServer {
     registerOpenAIRoutes(routes, options.deps, inFlight);
     registerAnthropicRoutes(routes, options.deps, inFlight, observer);
     registerResponsesRoutes(routes, options.deps, inFlight);
+    registerContextRoutes(routes, options.deps, inFlight);
     registerMediaRoutes(routes, options.deps, inFlight);
     registerTenantRoutes(routes, options.deps);
     registerAdminRoutes(routes, options.deps, inFlight);

@@ -20,6 +20,8 @@ export interface NewPrice {
   imageMicros?: number;
   speechPerMCharsMicros?: number;
   audioPerMinuteMicros?: number;
+  /** Context caching's storage rate: micros per 1M tokens per hour (default 0). */
+  contextStoragePerMHourMicros?: number;
   /** Epoch ms; default now. A future time schedules the change. */
   effectiveFrom?: number;
 }
@@ -55,6 +57,7 @@ export class PriceCatalog {
         image_micros: input.imageMicros ?? 0,
         speech_per_m_chars_micros: input.speechPerMCharsMicros ?? 0,
         audio_per_minute_micros: input.audioPerMinuteMicros ?? 0,
+        context_storage_per_m_hour_micros: input.contextStoragePerMHourMicros ?? 0,
       };
       // unique(model_id, version) turns a lost race into a conflict; take the next number.
       const inserted = await this.db
@@ -124,12 +127,13 @@ export function toPrice(row: Selectable<PricesTable>): Price {
     imageMicros: Number(row.image_micros ?? 0),
     speechPerMCharsMicros: Number(row.speech_per_m_chars_micros ?? 0),
     audioPerMinuteMicros: Number(row.audio_per_minute_micros ?? 0),
+    contextStoragePerMHourMicros: Number(row.context_storage_per_m_hour_micros ?? 0),
   };
 }
 
 function validate(input: NewPrice): void {
   const money = [input.inputPerMMicros, input.cachedInputPerMMicros, input.outputPerMMicros];
-  money.push(input.imageMicros ?? 0, input.speechPerMCharsMicros ?? 0, input.audioPerMinuteMicros ?? 0);
+  money.push(input.imageMicros ?? 0, input.speechPerMCharsMicros ?? 0, input.audioPerMinuteMicros ?? 0, input.contextStoragePerMHourMicros ?? 0);
   for (const tier of input.tiers ?? []) money.push(tier.input, tier.cachedInput, tier.output);
   if (!money.every((m) => Number.isSafeInteger(m) && m >= 0)) {
     throw new RangeError(`prices of ${input.modelId} must be non-negative integer micros`);
@@ -146,10 +150,10 @@ function validate(input: NewPrice): void {
   });
 }
 
-/** Doubao-like list prices, CNY micros per 1M tokens. */
+/** Doubao-like list prices, CNY micros per 1M tokens; context storage per 1M tokens per hour. */
 const doubao = {
-  pro: { input: 800_000, output: 2_000_000 },
-  lite: { input: 300_000, output: 600_000 },
+  pro: { input: 800_000, output: 2_000_000, storage: 17_000 },
+  lite: { input: 300_000, output: 600_000, storage: 17_000 },
 } as const;
 
 /**
@@ -188,6 +192,7 @@ export async function seedDoubaoPrices(
           outputPerMMicros: base.output,
           batchDiscountPct: 50,
           tiers,
+          contextStoragePerMHourMicros: base.storage,
           effectiveFrom: options.effectiveFrom ?? 0,
         }),
       );

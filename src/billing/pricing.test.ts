@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { doubaoTiers } from './price-catalog.js';
-import { costMicros, formatMicros, microsFromDecimal, ratesFor, type PriceRates } from './pricing.js';
+import { costMicros, formatMicros, microsFromDecimal, ratesFor, storageChargeMicros, type PriceRates } from './pricing.js';
 
 const pro: PriceRates = {
   inputPerMMicros: 800_000,
@@ -106,5 +106,35 @@ describe('media costs', () => {
     expect(costMicros(odd, { ...zero, media: { kind: 'audio_second', units: 10 } })).toBe(15);
     expect(costMicros(pro, { ...zero, media: { kind: 'image', units: 5 } })).toBe(0);
     expect(() => costMicros(rates, { ...zero, media: { kind: 'image', units: -1 } })).toThrow(RangeError);
+  });
+});
+
+describe('storageChargeMicros', () => {
+  it('charges tokens × ms × rate / (1M tokens × 1 h), rounded down, with the fraction carried', () => {
+    // 2000 tokens for one hour at 17,000 micros per 1M tokens per hour: 34 micros exactly.
+    expect(storageChargeMicros(2000, 3_600_000, 17_000)).toEqual({ micros: 34, remainder: 0 });
+    // One second of it: 0.00944… micros, all carried.
+    const second = storageChargeMicros(2000, 1000, 17_000);
+    expect(second).toEqual({ micros: 0, remainder: 2000 * 1000 * 17_000 });
+  });
+
+  it('sums over any split of the time held to the floor of the whole, never more', () => {
+    let remainder = 0;
+    let charged = 0;
+    const spans = [1, 999, 12_345, 3_600_000, 7, 86_400_000];
+    for (const ms of spans) {
+      const step = storageChargeMicros(2048, ms, 17_000, remainder);
+      charged += step.micros;
+      remainder = step.remainder;
+    }
+    const total = spans.reduce((sum, ms) => sum + ms, 0);
+    expect(charged).toBe(Number((2048n * BigInt(total) * 17_000n) / 3_600_000_000_000n));
+  });
+
+  it('stays exact past 2^53 in between and refuses what is not a count', () => {
+    // 10M tokens held for the longest TTL at a high rate: the product passes 2^53 on the way.
+    expect(storageChargeMicros(10_000_000, 604_800_000, 1_000_000_000).micros).toBe(1_680_000_000_000);
+    expect(() => storageChargeMicros(1.5, 1, 1)).toThrow(RangeError);
+    expect(() => storageChargeMicros(1, -1, 1)).toThrow(RangeError);
   });
 });

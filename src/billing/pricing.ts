@@ -30,6 +30,8 @@ export interface PriceRates {
   speechPerMCharsMicros?: number;
   /** Micros per minute of transcribed audio (charged by the second). */
   audioPerMinuteMicros?: number;
+  /** Context caching: micros per 1,000,000 tokens held for one hour (see storageChargeMicros). */
+  contextStoragePerMHourMicros?: number;
 }
 
 /** A price version as stored in the catalog. */
@@ -100,6 +102,32 @@ export function mediaCostMicros(price: PriceRates, media: MediaUnits): number {
   const cost = per === 1n ? units * BigInt(rate) : (units * BigInt(rate) * 2n + per) / (per * 2n);
   if (cost > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`cost ${cost} micros exceeds 2^53`);
   return Number(cost);
+}
+
+/** Tokens × ms of one micro's worth at a rate of 1 micro per 1M tokens per hour. */
+const TOKEN_MS_PER_RATE_MICRO = 1_000_000n * 3_600_000n;
+
+/**
+ * The storage charge of a context held for a span: tokens × ms × rate / (1e6 tokens × 3.6e6
+ * ms), rounded DOWN, with the fraction carried: `remainder` is the numerator left over by
+ * the previous span (< 3.6e12), and the one returned goes to the next. Summed over any
+ * split of the holding time, the charges equal floor(Σ tokens × ms × rate / 3.6e12): no
+ * rounding accumulates, and what is dropped at the end is less than one micro.
+ */
+export function storageChargeMicros(
+  tokens: number,
+  heldMs: number,
+  ratePerMHourMicros: number,
+  remainder = 0,
+): { micros: number; remainder: number } {
+  checkCount('tokens', tokens);
+  checkCount('heldMs', heldMs);
+  checkCount('ratePerMHourMicros', ratePerMHourMicros);
+  checkCount('remainder', remainder);
+  const numerator = BigInt(tokens) * BigInt(heldMs) * BigInt(ratePerMHourMicros) + BigInt(remainder);
+  const micros = numerator / TOKEN_MS_PER_RATE_MICRO;
+  if (micros > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`storage charge ${micros} micros exceeds 2^53`);
+  return { micros: Number(micros), remainder: Number(numerator % TOKEN_MS_PER_RATE_MICRO) };
 }
 
 function checkCount(name: string, value: number): number {

@@ -52,16 +52,17 @@ const priceView = (p: Price) => ({
   image: formatMicros(p.imageMicros ?? 0),
   speechChars: formatMicros(p.speechPerMCharsMicros ?? 0),
   audioMinute: formatMicros(p.audioPerMinuteMicros ?? 0),
+  contextStorage: formatMicros(p.contextStoragePerMHourMicros ?? 0),
   effectiveFrom: iso(p.effectiveFrom),
   createdAt: iso(p.createdAt),
 });
 
 const priceTable = (prices: readonly Price[]) =>
   formatTable(
-    ['model', 'version', 'currency', 'input/1M', 'cached/1M', 'output/1M', 'batch off', 'tiers', 'image', 'speech/1M chars', 'audio/min', 'effective from'],
+    ['model', 'version', 'currency', 'input/1M', 'cached/1M', 'output/1M', 'batch off', 'tiers', 'image', 'speech/1M chars', 'audio/min', 'ctx/1M/h', 'effective from'],
     prices.map(priceView).map((p) => [
       p.modelId, p.version, p.currency, p.input, p.cachedInput, p.output, `${p.batchDiscountPct}%`, p.tiers.length || '-',
-      p.image, p.speechChars, p.audioMinute, p.effectiveFrom,
+      p.image, p.speechChars, p.audioMinute, p.contextStorage, p.effectiveFrom,
     ]),
   );
 
@@ -74,6 +75,7 @@ interface PriceSetOptions extends CommonOptions {
   image?: string;
   speechChars?: string;
   audioMinute?: string;
+  contextStorage?: string;
   effectiveFrom?: string;
 }
 
@@ -90,6 +92,7 @@ function registerPriceCommands(program: Command): void {
     .option('--image <amount>', 'per image unit: a standard image up to 1024x1024 (larger or hd ones count more)')
     .option('--speech-chars <amount>', 'per 1M characters of speech input')
     .option('--audio-minute <amount>', 'per minute of transcribed audio (charged by the second)')
+    .option('--context-storage <amount>', 'per 1M tokens of a cached context (POST /v1/context/create) held for one hour')
     .option('--effective-from <iso>', 'when this version applies (default: now)')
     .action(
       handled(async (modelId: string, options: PriceSetOptions) => {
@@ -105,6 +108,9 @@ function registerPriceCommands(program: Command): void {
           ...(options.image !== undefined ? { imageMicros: parseAmount('--image', options.image, { allowZero: true }) } : {}),
           ...(options.speechChars !== undefined ? { speechPerMCharsMicros: parseAmount('--speech-chars', options.speechChars, { allowZero: true }) } : {}),
           ...(options.audioMinute !== undefined ? { audioPerMinuteMicros: parseAmount('--audio-minute', options.audioMinute, { allowZero: true }) } : {}),
+          ...(options.contextStorage !== undefined
+            ? { contextStoragePerMHourMicros: parseAmount('--context-storage', options.contextStorage, { allowZero: true }) }
+            : {}),
           ...(options.effectiveFrom !== undefined ? { effectiveFrom: parseTime('--effective-from', options.effectiveFrom) } : {}),
         };
         const created = await withStore(options, (store) => new PriceCatalog(store.db).setPrice(input));

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBillingCommands } from './billing-commands.js';
 import { registerEconomicsCommand } from './economics-command.js';
 import { registerBatchCommands } from './batch-commands.js';
+import { registerContextCommands } from './context-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerServeCommand } from './serve-command.js';
 
@@ -15,5 +16,6 @@ registerModelCommands(program);
 registerBillingCommands(program);
 registerEconomicsCommand(program);
 registerBatchCommands(program);
+registerContextCommands(program);
 
 await program.parseAsync(process.argv);

@@ -71,6 +71,18 @@ export const configSchema = z.strictObject({
       minMeasuredToRefuse: z.number().int().min(0).default(20),
     })
     .prefault({}),
+  /** Ark-style context caching (`POST /v1/context/create`, src/contexts). */
+  contexts: z
+    .strictObject({
+      /**
+       * Shortest `ttl` accepted, seconds. Ark's is 3600; lower it only for tests and demos
+       * (storage is still charged exactly for the time held).
+       */
+      minTtlSeconds: z.number().int().min(1).max(604_800).default(3600),
+      /** How often expired contexts are swept (charged up to their expiry and freed), ms. */
+      sweepMs: z.number().int().min(100).default(60_000),
+    })
+    .prefault({}),
   /** The Files and Batch APIs (src/batch). */
   batches: z
     .strictObject({

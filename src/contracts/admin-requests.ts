@@ -88,6 +88,7 @@ export const setPriceBody = z.strictObject({
   image: decimalAmount.optional().meta({ description: 'Per image unit (a standard image up to 1024×1024; larger or hd ones count more), in currency units (default 0).' }),
   speech_chars: decimalAmount.optional().meta({ description: 'Per 1M characters of speech input, in currency units (default 0).' }),
   audio_minute: decimalAmount.optional().meta({ description: 'Per minute of transcribed audio (charged by the second), in currency units (default 0).' }),
+  context_storage: decimalAmount.optional().meta({ description: 'Per 1M tokens of a cached context held for one hour (POST /v1/context/create), in currency units (default 0).' }),
   effective_from: unixSeconds.optional().meta({ description: 'When this version applies, Unix seconds (default now; a future time schedules it).' }),
 });
 

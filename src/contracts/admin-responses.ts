@@ -80,6 +80,8 @@ export const priceObject = z.object({
   speech_chars_micros: z.int(),
   audio_minute: z.string().meta({ description: 'Per minute of transcribed audio, currency units.' }),
   audio_minute_micros: z.int(),
+  context_storage: z.string().meta({ description: 'Per 1M tokens of a cached context per hour, currency units.' }),
+  context_storage_micros: z.int(),
   effective_from: seconds,
   created_at: seconds,
 });

@@ -235,6 +235,13 @@ export interface Engine {
    */
   countChatTokens?(request: ChatGeneration): Promise<number>;
   /**
+   * Evaluates the chat prompt into the engine's KV cache without generating (a cached
+   * context's creation, so its first use finds the prefix evaluated). Returns the prompt's
+   * token count and how many of them were already cached. Only engines holding KV state in
+   * process have it (llama.cpp).
+   */
+  prefillChat?(request: ChatGeneration): Promise<{ promptTokens: number; cachedTokens: number }>;
+  /**
    * Media, by capability: an engine has the method only when it can serve that kind of work,
    * and models declaring `images`, `speech` or `transcription` must be served by one that does.
    * Failures throw SkylarkError (retryable ones may be retried on another replica).

@@ -16,6 +16,7 @@ import { startChat } from './scheduled-run.js';
 import { resolveTarget } from './resolve-model.js';
 import { applyAppSettings } from './app-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
+import { cachedPrefixUsage, withAnswer, type ContextPrefix } from './context-prefix.js';
 
 export type ChatCompletionResult =
   | { stream: false; body: ChatCompletion }
@@ -23,11 +24,12 @@ export type ChatCompletionResult =
 
 export const systemFingerprint = 'fp_skylark';
 
-/** POST /v1/chat/completions, start to finish. */
+/** POST /v1/chat/completions, start to finish; `prefix`: its first messages are a cached context's (context-cache.ts). */
 export async function createChatCompletion(
   deps: GatewayDeps,
   body: unknown,
   context: RequestContext,
+  prefix?: ContextPrefix,
 ): Promise<ChatCompletionResult> {
   const request = await applyAppSettings(deps, context.principal, parseRequest(chatCompletionRequestSchema, body));
   const target = await resolveTarget(deps, context.principal, request.model, 'chat');
@@ -51,7 +53,11 @@ export async function createChatCompletion(
     model: model.id,
     includeUsage: request.stream_options?.include_usage === true,
   };
-  const { parts } = await startChat(deps, context, target, generation, 'chat.completions', (served) => (identity.model = served.id));
+  const started = await startChat(
+    deps, context, target, generation, 'chat.completions', (served) => (identity.model = served.id),
+    prefix === undefined ? undefined : (usage) => cachedPrefixUsage(usage, prefix.tokens),
+  );
+  const parts = prefix?.onAnswer === undefined ? started.parts : withAnswer(started.parts, prefix.onAnswer.bind(prefix));
   const { id, created } = identity;
 
   if (request.stream) return { stream: true, chunks: chatChunks(parts, identity) };

@@ -17,6 +17,7 @@ import type { Hold, HoldRequest } from '../billing/request-holds.js';
 import type { Dispatch } from './dispatch.js';
 import type { ModelCatalog } from './model-catalog.js';
 import type { StoredResponses } from '../responses/stored-responses.js';
+import type { ContextCache } from './context-cache.js';
 
 /** What a use case knows about the request it serves, free of HTTP. */
 export interface RequestContext {
@@ -59,7 +60,7 @@ export interface UsageSink {
 export interface UsageEntry {
   requestId: string;
   model: string;
-  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses' | 'images.generations' | 'audio.speech' | 'audio.transcriptions';
+  endpoint: 'chat.completions' | 'completions' | 'embeddings' | 'messages' | 'responses' | 'images.generations' | 'audio.speech' | 'audio.transcriptions' | 'context.create';
   usage: Usage;
   status: 'ok' | 'aborted' | 'error';
   errorCode?: string;
@@ -83,6 +84,8 @@ export interface GatewayDeps {
   endpoints: { get(id: string): Promise<Endpoint | undefined> };
   /** Responses API objects kept for previous_response_id and GET /v1/responses/{id}. */
   responses: StoredResponses;
+  /** Ark-style cached contexts (`ctx-…`, context-cache.ts); without them those routes answer 404. */
+  contexts?: ContextCache;
   /** `app:{slug}` as `model` (see app-model.ts); without it such models are not found. */
   apps?: AppSource;
 }

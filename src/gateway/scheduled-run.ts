@@ -17,6 +17,7 @@ import { meteredParts } from './metering.js';
 import { holdForRequest, type PaidHold } from './paid-request.js';
 import type { GatewayDeps, RequestContext, UsageEntry } from './request-context.js';
 import type { Target } from './resolve-model.js';
+import type { Usage } from '../core/usage.js';
 
 
 export interface ScheduledWork {
@@ -262,6 +263,8 @@ export async function startChat(
   generation: ChatGeneration,
   endpoint: UsageEntry['endpoint'],
   onGrant: (served: ModelEntry) => void,
+  /** Rewrites the engine's usage before it is metered (a cached context's prefix billed as cached input). */
+  adjustUsage?: (usage: Usage) => Usage,
 ): Promise<{ hold: PaidHold; parts: AsyncIterable<ScheduledPart> }> {
   const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), generation.maxTokens);
   const parts = await startScheduledGeneration(
@@ -274,10 +277,19 @@ export async function startChat(
       promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
       promptTokens: hold.promptTokensEstimate,
       maxOutputTokens: hold.maxCompletionTokens,
-      start: (engine, served) => engine.chat({ ...generation, model: served.engineModel }),
+      start: (engine, served) => {
+        const parts = engine.chat({ ...generation, model: served.engineModel });
+        return adjustUsage === undefined ? parts : withUsage(parts, adjustUsage);
+      },
       onGrant,
     },
     endpoint,
   );
   return { hold, parts };
+}
+
+async function* withUsage(parts: AsyncIterable<GenerationPart>, adjust: (usage: Usage) => Usage): AsyncGenerator<GenerationPart> {
+  for await (const part of parts) {
+    yield part.type === 'finish' || part.type === 'error' ? { ...part, usage: adjust(part.usage) } : part;
+  }
 }

@@ -38,6 +38,8 @@ const operationOf: Record<UsageEntry['endpoint'], string> = {
   'images.generations': 'generate_content',
   'audio.speech': 'generate_content',
   'audio.transcriptions': 'generate_content',
+  // A cached context's creation evaluates its prompt, generating nothing.
+  'context.create': 'chat',
 };
 
 /** Why a request was refused before any engine work, as the `reason` label says it. */

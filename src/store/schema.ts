@@ -80,6 +80,8 @@ export interface PricesTable {
   image_micros: ColumnType<number, number | undefined, number>;
   speech_per_m_chars_micros: ColumnType<number, number | undefined, number>;
   audio_per_minute_micros: ColumnType<number, number | undefined, number>;
+  /** Context caching (migration 010): micros per 1M tokens held per hour. */
+  context_storage_per_m_hour_micros: ColumnType<number, number | undefined, number>;
 }
 
 export interface LedgerEntriesTable {
@@ -257,6 +259,7 @@ export interface Database {
   files: FilesTable;
   batches: BatchesTable;
   batch_lines: BatchLinesTable;
+  contexts: ContextsTable;
 }
 
 /** An uploaded file's metadata (migration 008); its bytes live in a FileStorage under `storage_key`. */
@@ -316,4 +319,33 @@ export interface BatchLinesTable {
   /** The output line `{id, custom_id, response, error}`, JSON; null while pending. */
   result: string | null;
   finished_at: number | null;
+}
+
+export type ContextMode = 'session' | 'common_prefix';
+export type ContextStatus = 'active' | 'expired' | 'deleted';
+
+/** An Ark-style cached context (migration 010); see src/contexts/stored-contexts.ts. */
+export interface ContextsTable {
+  id: string;
+  tenant_id: string;
+  api_key_id: string | null;
+  /** As the client named it: a model id or an `ep-…` endpoint. */
+  model: string;
+  /** The catalog model it resolved to: its price is the storage price. */
+  model_id: string;
+  endpoint_id: string | null;
+  mode: ContextMode;
+  status: ContextStatus;
+  /** JSON array of chat messages (OpenAI's shape); `[]` once freed. */
+  messages: string;
+  tokens: number;
+  ttl_s: number;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  freed_at: number | null;
+  accrued_at: number;
+  storage_remainder: ColumnType<number, number | undefined, number>;
+  storage_charged_micros: ColumnType<number, number | undefined, number>;
+  storage_seq: ColumnType<number, number | undefined, number>;
 }

@@ -13,6 +13,7 @@ const tables = [
   'apps',
   'batch_lines',
   'batches',
+  'contexts',
   'conversations',
   'end_user_sessions',
   'end_users',

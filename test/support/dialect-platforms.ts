@@ -26,10 +26,10 @@ afterAll(async () => {
 });
 
 /** The tiny model on llama.cpp, its usage billed into the given dialect's store. */
-export async function startPlatformOn(dialect: DialectName): Promise<TestPlatform> {
+export async function startPlatformOn(dialect: DialectName, config?: Record<string, unknown>): Promise<TestPlatform> {
   // An empty DATABASE_URL counts as unset: SQLite in the platform's data dir.
   const env = { DATABASE_URL: dialect === 'postgres' ? await postgresDatabase() : '' };
-  return startTestPlatform(tinyModelConfig({ parallel: 2, contextSize: 2048 }), { env });
+  return startTestPlatform(config ?? tinyModelConfig({ parallel: 2, contextSize: 2048 }), { env });
 }
 
 export interface JsonReply<T = any> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../principal.js';
-import { createChatCompletion } from '../../gateway/chat-completion.js';
+import { chatCompletionOrContext } from '../../gateway/context-cache.js';
 import { createCompletion } from '../../gateway/completion.js';
 import { createEmbeddings } from '../../gateway/embeddings.js';
 import { toWireModel } from '../../gateway/model-catalog.js';
@@ -55,7 +55,8 @@ export function generationHandler<Chunk>(
 export function registerOpenAIRoutes(app: FastifyInstance, deps: GatewayDeps, inFlight: InFlightRequests): void {
   const generation = <Chunk>(useCase: Parameters<typeof generationHandler<Chunk>>[2]) => generationHandler(deps, inFlight, useCase);
 
-  app.post('/v1/chat/completions', generation(createChatCompletion));
+  // With `context_id`: on a cached context (gateway/context-cache.ts, routes in context-routes.ts).
+  app.post('/v1/chat/completions', generation(chatCompletionOrContext));
   app.post('/v1/completions', generation(createCompletion));
   app.post(
     '/v1/embeddings',

@@ -22,7 +22,7 @@ import type {
   GenerationPart,
 } from '../engine.js';
 import { validateLlamaLoadable } from '../gguf/inspect.js';
-import { countChatPromptTokens, generateChat } from './generate-chat.js';
+import { countChatPromptTokens, generateChat, prefillChat } from './generate-chat.js';
 import { generateCompletion } from './generate-completion.js';
 import { llamaRuntime, type GpuSetting } from './llama-runtime.js';
 import { guardSampling } from './sampling-guard.js';
@@ -109,6 +109,10 @@ export class LlamaCppEngine implements Engine {
 
   async countChatTokens(request: ChatGeneration): Promise<number> {
     return countChatPromptTokens(this.ready(), request);
+  }
+
+  prefillChat(request: ChatGeneration): Promise<{ promptTokens: number; cachedTokens: number }> {
+    return prefillChat(this.ready(), request);
   }
 
   complete(request: CompletionGeneration): AsyncIterable<GenerationPart> {

@@ -21,6 +21,32 @@ export function countChatPromptTokens(loaded: LoadedLlama, request: ChatGenerati
   return renderPrompt(loaded, history, toolMode.kind === 'auto' ? toolMode.functions : undefined).length;
 }
 
+/**
+ * Evaluates a chat prompt into the free sequence sharing most of it, without generating:
+ * the sequence pool leases by longest common prefix, so the next request starting with
+ * this prompt (a cached context's turns) reuses its KV cache for as long as that sequence
+ * is not overwritten by other work.
+ */
+export async function prefillChat(loaded: LoadedLlama, request: ChatGeneration): Promise<{ promptTokens: number; cachedTokens: number }> {
+  const toolMode = resolveToolMode(request);
+  let history = toChatHistory(request.messages);
+  if (toolMode.kind === 'forced') history = withToolInstructions(history, toolMode.tools);
+  const tokens = renderPrompt(loaded, history, toolMode.kind === 'auto' ? toolMode.functions : undefined);
+  if (tokens.length >= loaded.contextSize) {
+    throw new SkylarkError('context_length_exceeded', `The context has ${tokens.length} tokens; this model holds at most ${loaded.contextSize - 1}.`, { param: 'messages' });
+  }
+  const lease = await loaded.pool.acquire(tokens, request.signal);
+  try {
+    const { sequence } = lease;
+    const keep = lease.cachedTokens;
+    if (sequence.nextTokenIndex > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(keep));
+    return { promptTokens: tokens.length, cachedTokens: keep };
+  } finally {
+    lease.release();
+  }
+}
+
 /** One chat completion on the in-process model, as a stream of parts. */
 export async function* generateChat(loaded: LoadedLlama, request: ChatGeneration): AsyncGenerator<GenerationPart> {
   const { model, chatWrapper, pool } = loaded;

@@ -13,6 +13,7 @@ import * as storedResponses from './006-stored-responses.js';
 import * as mediaUnits from './007-media-units.js';
 import * as filesAndBatches from './008-files-and-batches.js';
 import * as storedResponsesExpiry from './009-stored-responses-expiry.js';
+import * as contextCache from './010-context-cache.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
@@ -24,6 +25,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '007-media-units': mediaUnits,
   '008-files-and-batches': filesAndBatches,
   '009-stored-responses-expiry': storedResponsesExpiry,
+  '010-context-cache': contextCache,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };

@@ -15,6 +15,7 @@ import type {
   TopUpObject,
   UsageReport,
 } from '../../../../src/contracts/admin-responses.js';
+import type { ContextObject } from '../../../../src/contracts/context-request.js';
 import { NetworkError, toApiError } from '../../api/client.js';
 
 type List<T> = { object: 'list'; data: T[] };
@@ -180,6 +181,10 @@ export class ConsoleApi {
   redeemCodes = () => this.call<List<RedeemCodeObject>>('GET', '/admin/redeem-codes').then((r) => r.data);
   createRedeemCodes = (body: { amount: string; count: number; currency?: 'CNY' | 'USD'; expires_at?: number }) =>
     this.call<List<CreatedRedeemCodeObject>>('POST', '/admin/redeem-codes', body).then((r) => r.data);
+
+  /** The calling key's own tenant's cached contexts (/v1/contexts), newest first. */
+  contexts = () => this.call<List<ContextObject>>('GET', '/v1/contexts?limit=100').then((r) => r.data);
+  deleteContext = (id: string) => this.call<{ id: string; deleted: true }>('DELETE', `/v1/contexts/${enc(id)}`);
 
   engines = () => this.call<EngineList>('GET', '/admin/engines');
   adminQueue = () => this.call<QueueSnapshot>('GET', '/admin/queue');

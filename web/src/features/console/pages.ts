@@ -3,6 +3,7 @@ import type { ComponentType } from 'react';
 import type { MessageKey } from '../../i18n/dictionary.js';
 import { BalancePage } from './balance-page.js';
 import { BatchesPage } from './batches-page.js';
+import { ContextsPage } from './contexts-page.js';
 import { EndpointsPage } from './endpoints-page.js';
 import { EnginesPage } from './engines-page.js';
 import { FilesPage } from './files-page.js';
@@ -30,6 +31,7 @@ export const consolePages: ConsolePage[] = [
   { path: '/console/engines', title: 'console.nav.engines', admin: false, Component: EnginesPage },
   { path: '/console/batches', title: 'console.nav.batches', admin: false, Component: BatchesPage },
   { path: '/console/files', title: 'console.nav.files', admin: false, Component: FilesPage },
+  { path: '/console/contexts', title: 'console.nav.contexts', admin: false, Component: ContextsPage },
   { path: '/console/tenants', title: 'console.nav.tenants', admin: true, Component: TenantsPage },
   { path: '/console/prices', title: 'console.nav.prices', admin: true, Component: PricesPage },
   { path: '/console/topups', title: 'console.nav.topups', admin: true, Component: TopUpsPage },
