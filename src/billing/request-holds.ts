@@ -77,20 +77,30 @@ export class LedgerBilling {
       : 0;
     // The operator has no balance to protect: its requests are only settled.
     const held = request.principal.operator ? undefined : await this.holdFunds(request, maximum);
+    // From here the request will settle (or be released): a batch of settlements may wait for it.
+    const row = this.writer.announce();
     let settled = false;
     return {
       release: async () => {
         if (settled) return;
         settled = true;
+        row.withdraw();
         await held?.finish(0).catch(() => {});
       },
       settle: async (usage, status, generationMs, queueMs, served) => {
         if (settled) return;
         settled = true;
         const modelId = served?.modelId ?? request.modelId;
-        const charged = modelId === request.modelId ? price : await this.priceOf(modelId).catch(() => price);
-        const cost = charged ? costMicros(charged, usage, costOptions) : 0;
-        const outcome = await this.writer.enqueue({
+        let charged = price;
+        let cost: number;
+        try {
+          if (modelId !== request.modelId) charged = await this.priceOf(modelId).catch(() => price);
+          cost = charged ? costMicros(charged, usage, costOptions) : 0;
+        } catch (error) {
+          row.withdraw();
+          throw error;
+        }
+        const outcome = await row.settle({
           requestId: request.requestId,
           tenantId: request.principal.tenantId,
           apiKeyId: request.principal.keyId,

@@ -1,5 +1,4 @@
-import { parseRequest } from '../contracts/parse.js';
-import { chatCompletionRequestSchema } from '../contracts/chat-request.js';
+import { parseChatCompletionRequest } from '../contracts/chat-request-fast.js';
 import type { ChatCompletion, ChatCompletionChunk } from '../contracts/responses.js';
 import type { ChatGeneration } from '../engines/engine.js';
 import { toEngineMessages, toEngineResponseFormat, toEngineTools } from './chat-messages.js';
@@ -31,7 +30,7 @@ export async function createChatCompletion(
   context: RequestContext,
   prefix?: ContextPrefix,
 ): Promise<ChatCompletionResult> {
-  const request = await applyAppSettings(deps, context.principal, parseRequest(chatCompletionRequestSchema, body));
+  const request = await applyAppSettings(deps, context.principal, parseChatCompletionRequest(body));
   const target = await resolveTarget(deps, context.principal, request.model, 'chat');
   const { model } = target;
   const generation: ChatGeneration = {

@@ -95,3 +95,59 @@ describe('UsageWriter retries', () => {
     expect(writer.pending).toBe(0);
   });
 });
+
+describe('UsageWriter gathering announced settlements', () => {
+  /** A sink that records each batch's request ids. */
+  const recording = () => {
+    const batches: string[][] = [];
+    const sink = {
+      async settleMany(list: readonly Settlement[]): Promise<SettleReport> {
+        batches.push(list.map((s) => s.requestId));
+        return { settled: list.map((s) => s.requestId), duplicates: [] };
+      },
+    };
+    return { batches, sink };
+  };
+
+  it('commits requests finishing a moment apart in one batch, each caller waiting for its own commit', async () => {
+    const { batches, sink } = recording();
+    const writer = new UsageWriter(sink, { gatherMs: 10_000 });
+    const a = writer.announce();
+    const b = writer.announce();
+    const first = a.settle(settlement('ten_a', 1, { requestId: 'gather-a' }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(batches).toEqual([]); // waiting for b, which is still running
+    const second = b.settle(settlement('ten_a', 2, { requestId: 'gather-b' }));
+    expect(await Promise.all([first, second])).toEqual(['settled', 'settled']);
+    expect(batches).toEqual([['gather-a', 'gather-b']]);
+  });
+
+  it('does not wait when nothing else is announced: a lone request commits on the next turn', async () => {
+    const { batches, sink } = recording();
+    const writer = new UsageWriter(sink, { gatherMs: 10_000 });
+    expect(await writer.announce().settle(settlement('ten_a', 1, { requestId: 'alone' }))).toBe('settled');
+    expect(await writer.enqueue(settlement('ten_a', 1, { requestId: 'unannounced' }))).toBe('settled');
+    expect(batches).toEqual([['alone'], ['unannounced']]);
+  });
+
+  it('stops waiting when the other request withdraws (released without usage)', async () => {
+    const { batches, sink } = recording();
+    const writer = new UsageWriter(sink, { gatherMs: 10_000 });
+    const a = writer.announce();
+    const b = writer.announce();
+    const first = a.settle(settlement('ten_a', 1, { requestId: 'stays' }));
+    b.withdraw();
+    b.withdraw(); // once only
+    expect(await first).toBe('settled');
+    expect(batches).toEqual([['stays']]);
+  });
+
+  it('waits at most gatherMs for a request that is still running', async () => {
+    const { batches, sink } = recording();
+    const writer = new UsageWriter(sink, { gatherMs: 5 });
+    writer.announce(); // a long generation
+    expect(await writer.announce().settle(settlement('ten_a', 1, { requestId: 'bounded' }))).toBe('settled');
+    expect(batches).toEqual([['bounded']]);
+    await writer.close();
+  });
+});

@@ -40,7 +40,7 @@ export interface UpstreamCall {
 }
 
 export interface Occupied {
-  /** Aborted when the caller's signal is, or when the connection closes. */
+  /** The caller's signal (close() fails the request through the pool instead). */
   readonly signal: AbortSignal;
   /** The response body, once there is one: released to the pool or destroyed with the request. */
   reader: ChunkReader | undefined;
@@ -63,7 +63,7 @@ export class UpstreamConnection {
   readonly timeouts: TransportTimeouts;
   private pool: Pool | undefined;
   private state: 'new' | 'ready' | 'closed' = 'new';
-  /** One controller per upstream request in flight, so close() can abort them all. */
+  /** One controller per tracked request in flight (embeddings, Anthropic), so close() can abort them all. */
   private readonly inFlight = new Set<AbortController>();
 
   constructor(private readonly options: UpstreamConnectionOptions) {
@@ -126,23 +126,23 @@ export class UpstreamConnection {
   }
 
   /**
-   * One upstream request's hold on this connection: counted as busy and abortable by close()
-   * until released — once, whichever path ends it. A completed body goes back to the pool's
-   * keep-alive; anything else tears the request down.
+   * One upstream request's hold on this connection: counted as busy until released — once,
+   * whichever path ends it. A completed body goes back to the pool's keep-alive; anything
+   * else tears the request down. The caller's own signal aborts it (no second controller
+   * linked to it per request); close() ends it by destroying the pool, which fails every
+   * request and body in flight.
    */
   occupy(signal: AbortSignal): Occupied {
-    const { controller, untrack } = this.track(signal);
     this.busy++;
     let released = false;
     const occupied: Occupied = {
-      signal: controller.signal,
+      signal,
       reader: undefined,
       release: (completed) => {
         if (released) return;
         released = true;
         if (completed) occupied.reader?.release();
         else occupied.reader?.destroy();
-        untrack();
         this.busy--;
       },
     };
