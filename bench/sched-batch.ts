@@ -13,7 +13,7 @@ import type { SimReplicaOptions } from '../src/engines/sim/index.js';
 type EngineOptions = Pick<SimReplicaOptions, 'schedulingPolicy' | 'backgroundPrefill' | 'longPrefillTokenThreshold'>;
 /** vLLM's priority policy; requests carry their tier's place in `tiers` (batch = 3), as the gateway sends it. */
 const priority: EngineOptions = { schedulingPolicy: 'priority' };
-const batchPrefill = (tokensPerStep: number): EngineOptions => ({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep } });
+const batchPrefill = (tokensPerStep: number, exclusive = false): EngineOptions => ({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep, exclusive } });
 
 /**
  * The runner's concurrency (config batches.concurrency) and the scheduler's batch knobs,
@@ -28,10 +28,11 @@ const variants: Array<{ concurrency: number; label: string; config?: SchedulerCo
   { concurrency: 256, label: 'ceiling only (batchPreemption: false)', config: { batchPreemption: false } },
   { concurrency: 256, label: 'defaults + engine priority', engine: priority },
   { concurrency: 256, label: 'defaults + engine priority, long-prefill threshold 1024', engine: { ...priority, longPrefillTokenThreshold: 1024 } },
-  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 1024 tokens/step', engine: batchPrefill(1024) },
   { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 512 tokens/step', engine: batchPrefill(512) },
   { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step', engine: batchPrefill(256) },
-  { concurrency: 256, label: 'no ceiling (batchLoadFloor 1) + engine priority, batch prefill ≤ 512 tokens/step', config: { batchLoadFloor: 1 }, engine: batchPrefill(512) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 128 tokens/step', engine: batchPrefill(128) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', engine: batchPrefill(256, true) },
+  { concurrency: 256, label: 'no ceiling (batchLoadFloor 1) + engine priority, batch prefill ≤ 256 tokens/step', config: { batchLoadFloor: 1 }, engine: batchPrefill(256) },
 ];
 
 export async function benchBatch(options: { quick: boolean; seeds?: number; durationS?: number; say(text?: string): void }): Promise<object> {

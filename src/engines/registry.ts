@@ -70,6 +70,10 @@ const simOptions = z.strictObject({
   answerTokens: z.number().int().min(1).max(32_768).optional(),
   /** vLLM's --scheduling-policy: 'priority' serves each request's `priority` (its tier) first. */
   schedulingPolicy: z.enum(['fcfs', 'priority']).optional(),
+  /** vLLM's --long-prefill-token-threshold: most prompt tokens one sequence computes per step. */
+  longPrefillTokenThreshold: z.number().int().min(1).optional(),
+  /** Priority policy only, not a vLLM option: prompt tokens per step for priority ≥ fromPriority (batch = 3). */
+  backgroundPrefill: z.strictObject({ fromPriority: z.number().int(), tokensPerStep: z.number().int().min(1), exclusive: z.boolean().optional() }).optional(),
 });
 
 export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions, simOptions, anthropicOptions]);

@@ -28,7 +28,7 @@ import type {
 } from '../engine.js';
 import { simImages, simSpeech, simTranscription } from './media.js';
 import { gpuPresets, type GpuPresetName } from './hardware.js';
-import { SimReplica, type SimEvent, type SimLoad } from './replica.js';
+import { SimReplica, type BackgroundPrefill, type SimEvent, type SimLoad } from './replica.js';
 import type { SimPrefixSegment } from './sequence.js';
 import type { SchedulingPolicy } from './waiting-queue.js';
 import { answerHash, chatPrefix, completionPrefix, fillerText, seedOf } from './text.js';
@@ -45,6 +45,8 @@ export interface SimEngineOptions {
   answerTokens?: number;
   /** vLLM's --scheduling-policy (replica.ts): 'priority' serves each generation's `priority` first. */
   schedulingPolicy?: SchedulingPolicy;
+  longPrefillTokenThreshold?: number;
+  backgroundPrefill?: BackgroundPrefill;
 }
 
 interface Live {
@@ -78,6 +80,8 @@ export class SimEngine implements Engine {
       ...(options.kvTokens === undefined ? {} : { kvTokens: options.kvTokens }),
       ...(options.tokenBudget === undefined ? {} : { tokenBudget: options.tokenBudget }),
       ...(options.schedulingPolicy === undefined ? {} : { schedulingPolicy: options.schedulingPolicy }),
+      ...(options.longPrefillTokenThreshold === undefined ? {} : { longPrefillTokenThreshold: options.longPrefillTokenThreshold }),
+      ...(options.backgroundPrefill === undefined ? {} : { backgroundPrefill: options.backgroundPrefill }),
     });
     this.timeScale = options.timeScale ?? 1;
     this.answerTokens = options.answerTokens ?? 256;

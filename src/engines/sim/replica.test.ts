@@ -208,4 +208,16 @@ describe('SimReplica priority scheduling (vLLM --scheduling-policy priority)', (
     expect(capped.batch).toBeGreaterThan(uncapped.batch);
     expect(capped.steps).toBeGreaterThanOrEqual(6000 / 256);
   });
+
+  it('computes no background prefill beside a better prefill when exclusive', () => {
+    const replica = new SimReplica({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep: 4096, exclusive: true } });
+    replica.enqueue(prioritized('interactive', 3000, 5, 1), 0);
+    replica.enqueue(prioritized('batch', 3000, 5, 3), 0);
+    replica.nextEventTime();
+    // The first step computes the interactive prompt alone; the batch prompt starts in the next.
+    expect(replica.advance(replica.nextEventTime()).filter((e) => e.type === 'started').map((e) => e.id)).toEqual(['interactive']);
+    expect(replica.counters.tokensComputed).toBe(3000);
+    const events = drain(replica);
+    expect(events.filter((e) => e.type === 'finished')).toHaveLength(2);
+  });
 });

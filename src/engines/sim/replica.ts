@@ -36,9 +36,9 @@ import { gpuPresets, stepTimeMs, type GpuProfile } from './hardware.js';
 import { KvBlockPool, blockTokens } from './kv-cache.js';
 import { Sequence, type SimRequest } from './sequence.js';
 import { servedBefore, waitingQueue, type SchedulingPolicy, type WaitingQueue } from './waiting-queue.js';
-import type { SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
+import type { BackgroundPrefill, SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
 
-export type { SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
+export type { BackgroundPrefill, SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
 
 interface Step {
   end: number;
@@ -56,7 +56,7 @@ export class SimReplica {
     preemptions: 0, recomputedTokens: 0, abortedRequests: 0, wastedTokens: 0,
   };
   readonly schedulingPolicy: SchedulingPolicy;
-  readonly backgroundPrefill: { fromPriority: number; tokensPerStep: number } | undefined;
+  readonly backgroundPrefill: BackgroundPrefill | undefined;
   readonly longPrefillTokenThreshold: number;
   private readonly pool: KvBlockPool;
   /** In admission order: FCFS preemption takes from the end. */
@@ -157,7 +157,7 @@ export class SimReplica {
     const scheduled: Sequence[] = [];
     let budget = this.tokenBudget;
     let preempted = false;
-    this.backgroundLeft = this.backgroundPrefill?.tokensPerStep ?? Number.POSITIVE_INFINITY;
+    this.backgroundLeft = this.backgroundShare();
     running: for (let i = 0; i < this.running.length && budget > 0; i++) {
       const sequence = this.running[i]!;
       const tokens = this.chunk(sequence, budget);
@@ -212,6 +212,19 @@ export class SimReplica {
       this.backgroundLeft -= tokens;
     }
     return tokens;
+  }
+
+  /** Prompt tokens background sequences may compute in the step about to be planned. */
+  private backgroundShare(): number {
+    const background = this.backgroundPrefill;
+    if (background === undefined) return Number.POSITIVE_INFINITY;
+    if (background.exclusive !== true) return background.tokensPerStep;
+    // Exclusive: none beside a better prefill, running or about to be admitted (the queue's
+    // front, if a slot is free; blocks may still stop it, which errs on the short side).
+    const front = this.running.length < this.slots ? this.queue.front() : undefined;
+    if (front !== undefined && !this.isBackground(front)) return 0;
+    for (const sequence of this.running) if (sequence.known - sequence.computed > 1 && !this.isBackground(sequence)) return 0;
+    return background.tokensPerStep;
   }
 
   private isBackground(sequence: Sequence): boolean {

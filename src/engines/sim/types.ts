@@ -14,15 +14,23 @@ export interface SimReplicaOptions {
   /**
    * Priority policy only, and not a vLLM option (replica.ts): sequences of priority ≥
    * `fromPriority` compute at most `tokensPerStep` prompt tokens per step, all of them
-   * together; their decodes are not limited. Off by default.
+   * together; their decodes are not limited. `exclusive`: none at all in a step that carries
+   * a prefill of a better priority. Off by default.
    */
-  backgroundPrefill?: { fromPriority: number; tokensPerStep: number };
+  backgroundPrefill?: BackgroundPrefill;
   /**
    * vLLM's --long-prefill-token-threshold: no sequence computes more than this many prompt
    * tokens in one step (0 or unset: only the token budget limits it). Shorter steps mean a
    * prompt that arrives mid-step waits less for the step to end.
    */
   longPrefillTokenThreshold?: number;
+}
+
+/** See SimReplicaOptions.backgroundPrefill. */
+export interface BackgroundPrefill {
+  fromPriority: number;
+  tokensPerStep: number;
+  exclusive?: boolean;
 }
 
 export type SimEvent =
