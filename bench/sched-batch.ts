@@ -13,7 +13,7 @@ import type { SimReplicaOptions } from '../src/engines/sim/index.js';
 type EngineOptions = Pick<SimReplicaOptions, 'schedulingPolicy' | 'backgroundPrefill' | 'longPrefillTokenThreshold'>;
 /** vLLM's priority policy; requests carry their tier's place in `tiers` (batch = 3), as the gateway sends it. */
 const priority: EngineOptions = { schedulingPolicy: 'priority' };
-const batchPrefill = (tokensPerStep: number, exclusive = false): EngineOptions => ({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep, exclusive } });
+const batchPrefill = (tokensPerStep: number, exclusive = false, pauseDecodes = false): EngineOptions => ({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep, exclusive, pauseDecodes } });
 
 /**
  * The runner's concurrency (config batches.concurrency) and the scheduler's batch knobs,
@@ -33,6 +33,10 @@ const variants: Array<{ concurrency: number; label: string; config?: SchedulerCo
   { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 128 tokens/step', engine: batchPrefill(128) },
   { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', engine: batchPrefill(256, true) },
   { concurrency: 256, label: 'no ceiling (batchLoadFloor 1) + engine priority, batch prefill ≤ 256 tokens/step', config: { batchLoadFloor: 1 }, engine: batchPrefill(256) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 128 tokens/step, none beside an interactive prefill', engine: batchPrefill(128, true) },
+  { concurrency: 256, label: 'batchLoadFloor 0.3 + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', config: { batchLoadFloor: 0.3 }, engine: batchPrefill(256, true) },
+  { concurrency: 256, label: 'batchLoadFloor 0.2 + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', config: { batchLoadFloor: 0.2 }, engine: batchPrefill(256, true) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step, no batch work beside an interactive prefill', engine: batchPrefill(256, true, true) },
 ];
 
 export async function benchBatch(options: { quick: boolean; seeds?: number; durationS?: number; say(text?: string): void }): Promise<object> {

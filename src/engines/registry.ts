@@ -73,7 +73,7 @@ const simOptions = z.strictObject({
   /** vLLM's --long-prefill-token-threshold: most prompt tokens one sequence computes per step. */
   longPrefillTokenThreshold: z.number().int().min(1).optional(),
   /** Priority policy only, not a vLLM option: prompt tokens per step for priority ≥ fromPriority (batch = 3). */
-  backgroundPrefill: z.strictObject({ fromPriority: z.number().int(), tokensPerStep: z.number().int().min(1), exclusive: z.boolean().optional() }).optional(),
+  backgroundPrefill: z.strictObject({ fromPriority: z.number().int(), tokensPerStep: z.number().int().min(1), exclusive: z.boolean().optional(), pauseDecodes: z.boolean().optional() }).optional(),
 });
 
 export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions, simOptions, anthropicOptions]);

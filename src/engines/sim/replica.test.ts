@@ -220,4 +220,18 @@ describe('SimReplica priority scheduling (vLLM --scheduling-policy priority)', (
     const events = drain(replica);
     expect(events.filter((e) => e.type === 'finished')).toHaveLength(2);
   });
+
+  it('pauses background decodes too in a step with a better prefill, when asked', () => {
+    const replica = new SimReplica({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep: 4096, exclusive: true, pauseDecodes: true } });
+    replica.enqueue(prioritized('batch', 100, 50, 3), 0);
+    drain(replica, 50); // the batch sequence is decoding
+    replica.enqueue(prioritized('interactive', 2000, 5, 1), 50);
+    replica.advance(replica.nextEventTime()); // the step planned before the interactive prompt came
+    const before = replica.generated('batch')!;
+    expect(before).toBeGreaterThan(0);
+    replica.advance(replica.nextEventTime());
+    // The step carried the interactive prompt alone: the batch sequence sampled nothing.
+    expect(replica.generated('batch')).toBe(before);
+    expect(drain(replica).filter((e) => e.type === 'finished')).toHaveLength(2);
+  });
 });

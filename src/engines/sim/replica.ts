@@ -65,6 +65,8 @@ export class SimReplica {
   private arrivals = 0;
   /** Prompt tokens background sequences may still compute in the step being planned (backgroundPrefill). */
   private backgroundLeft = Number.POSITIVE_INFINITY;
+  /** backgroundPrefill.pauseDecodes: background decodes skip the step being planned. */
+  private backgroundPaused = false;
   private readonly byId = new Map<string, Sequence>();
   private step: Step | undefined;
   private time = 0;
@@ -158,6 +160,7 @@ export class SimReplica {
     let budget = this.tokenBudget;
     let preempted = false;
     this.backgroundLeft = this.backgroundShare();
+    this.backgroundPaused = this.backgroundLeft === 0 && this.backgroundPrefill?.pauseDecodes === true;
     running: for (let i = 0; i < this.running.length && budget > 0; i++) {
       const sequence = this.running[i]!;
       const tokens = this.chunk(sequence, budget);
@@ -207,6 +210,7 @@ export class SimReplica {
     const left = sequence.known - sequence.computed;
     let tokens = Math.min(left, budget);
     if (threshold > 0) tokens = Math.min(tokens, threshold);
+    if (this.backgroundPaused && this.isBackground(sequence)) return 0;
     if (left > 1 && this.isBackground(sequence)) {
       tokens = Math.min(tokens, this.backgroundLeft);
       this.backgroundLeft -= tokens;

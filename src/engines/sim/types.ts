@@ -31,6 +31,8 @@ export interface BackgroundPrefill {
   fromPriority: number;
   tokensPerStep: number;
   exclusive?: boolean;
+  /** With exclusive: background decodes too skip a step that carries a better prefill. */
+  pauseDecodes?: boolean;
 }
 
 export type SimEvent =
