@@ -8,18 +8,35 @@
 import { describeMachine } from './lib/machine.js';
 import { runBacklog, type BacklogMetrics } from './sched/batch-backlog.js';
 import type { SchedulerConfigOverrides } from '../src/scheduler/index.js';
+import type { SimReplicaOptions } from '../src/engines/sim/index.js';
+
+type EngineOptions = Pick<SimReplicaOptions, 'schedulingPolicy' | 'backgroundPrefill' | 'longPrefillTokenThreshold'>;
+/** vLLM's priority policy; requests carry their tier's place in `tiers` (batch = 3), as the gateway sends it. */
+const priority: EngineOptions = { schedulingPolicy: 'priority' };
+const batchPrefill = (tokensPerStep: number, exclusive = false, pauseDecodes = false): EngineOptions => ({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep, exclusive, pauseDecodes } });
 
 /**
  * The runner's concurrency (config batches.concurrency) and the scheduler's batch knobs,
  * varied: the rows without preemption are the figures before it existed (same code otherwise).
  */
-const variants: Array<{ concurrency: number; label: string; config?: SchedulerConfigOverrides }> = [
+const variants: Array<{ concurrency: number; label: string; config?: SchedulerConfigOverrides; engine?: EngineOptions }> = [
   { concurrency: 0, label: '—' },
   { concurrency: 256, label: 'before: no preemption, no ceiling', config: { batchPreemption: false, batchLoadFloor: 1 } },
   { concurrency: 32, label: 'defaults' },
   { concurrency: 256, label: 'defaults' },
   { concurrency: 256, label: 'batchLoadFloor 0.3', config: { batchLoadFloor: 0.3 } },
   { concurrency: 256, label: 'ceiling only (batchPreemption: false)', config: { batchPreemption: false } },
+  { concurrency: 256, label: 'defaults + engine priority', engine: priority },
+  { concurrency: 256, label: 'defaults + engine priority, long-prefill threshold 1024', engine: { ...priority, longPrefillTokenThreshold: 1024 } },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 512 tokens/step', engine: batchPrefill(512) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step', engine: batchPrefill(256) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 128 tokens/step', engine: batchPrefill(128) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', engine: batchPrefill(256, true) },
+  { concurrency: 256, label: 'no ceiling (batchLoadFloor 1) + engine priority, batch prefill ≤ 256 tokens/step', config: { batchLoadFloor: 1 }, engine: batchPrefill(256) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 128 tokens/step, none beside an interactive prefill', engine: batchPrefill(128, true) },
+  { concurrency: 256, label: 'batchLoadFloor 0.3 + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', config: { batchLoadFloor: 0.3 }, engine: batchPrefill(256, true) },
+  { concurrency: 256, label: 'batchLoadFloor 0.2 + engine priority, batch prefill ≤ 256 tokens/step, none beside an interactive prefill', config: { batchLoadFloor: 0.2 }, engine: batchPrefill(256, true) },
+  { concurrency: 256, label: 'defaults + engine priority, batch prefill ≤ 256 tokens/step, no batch work beside an interactive prefill', engine: batchPrefill(256, true, true) },
 ];
 
 export async function benchBatch(options: { quick: boolean; seeds?: number; durationS?: number; say(text?: string): void }): Promise<object> {
@@ -39,10 +56,10 @@ export async function benchBatch(options: { quick: boolean; seeds?: number; dura
     `Interactive peak ${peakRps.toFixed(1)} req/s (90 % of capacity), trough 20 % of that, one "day" = ${durationMs / 1000} s of virtual time; ${seeds} seed(s).`);
 
   const only = process.env.SCHED_BATCH_ROWS?.split(',').map(Number);
-  const results = variants.filter((_, i) => i === 0 || only === undefined || only.includes(i)).map(({ concurrency, label, config }) => {
+  const results = variants.filter((_, i) => i === 0 || only === undefined || only.includes(i)).map(({ concurrency, label, config, engine }) => {
     const runs: BacklogMetrics[] = [];
     for (let seed = 1; seed <= seeds; seed++) {
-      runs.push(runBacklog({ seed, peakRps, durationMs, batchConcurrency: concurrency, ...(config ? { schedulerConfig: config } : {}) }));
+      runs.push(runBacklog({ seed, peakRps, durationMs, batchConcurrency: concurrency, ...(config ? { schedulerConfig: config } : {}), ...(engine ? { engine } : {}) }));
     }
     return { concurrency, label, m: mean(runs) };
   });

@@ -29,6 +29,8 @@ beforeAll(async () => {
         firstByteTimeoutMs: 300,
         idleTimeoutMs: 300,
       },
+      // A vLLM run with --scheduling-policy priority (docs/engines.md).
+      vllm: { kind: 'openai-compatible', baseUrl: upstream.url, sendPriority: true },
     },
     models: [
       remoteModel('pro-32k', 'fake-ok'),
@@ -41,6 +43,7 @@ beforeAll(async () => {
       remoteModel('tools', 'fake-tools'),
       remoteModel('reasoner', 'fake-reasoning'),
       remoteModel('silent', 'fake-no-usage'),
+      remoteModel('prioritized', 'fake-ok', { engine: 'vllm' }),
     ],
   });
 });
@@ -65,6 +68,16 @@ describe('gateway over an OpenAI-compatible upstream', () => {
     const sent = upstream.requests.at(-1)!;
     expect(sent.headers.authorization).toBe('Bearer sk-upstream-secret');
     expect(sent.body).toMatchObject({ model: 'fake-ok', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it("sends the request's tier as vLLM's priority only to an engine configured with sendPriority", async () => {
+    await sky.client.chat.completions.create({ model: 'prioritized', messages: [{ role: 'user', content: 'hi' }] });
+    // The test tenant is in the priority tier: 0 (priority 0, standard 1, free 2, batch 3).
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'fake-ok', priority: 0 });
+    await sky.client.completions.create({ model: 'prioritized', prompt: 'Once' });
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ prompt: 'Once', priority: 0 });
+    await sky.client.chat.completions.create({ model: 'pro-32k', messages: [{ role: 'user', content: 'hi' }] });
+    expect(upstream.requests.at(-1)!.body).not.toHaveProperty('priority');
   });
 
   it('streams chunk by chunk, every chunk valid, usage last when asked for', async () => {

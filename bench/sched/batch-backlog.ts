@@ -19,9 +19,9 @@
  */
 import type { Clock } from '../../src/core/clock.js';
 import { isSkylarkError } from '../../src/core/errors.js';
-import { SimReplica, type SimEvent } from '../../src/engines/sim/index.js';
+import { SimReplica, type SimEvent, type SimReplicaOptions } from '../../src/engines/sim/index.js';
 import { createScheduler, type SchedulerConfigOverrides } from '../../src/scheduler/index.js';
-import type { ReplicaHandle, Tier } from '../../src/scheduler/types.js';
+import { tiers, type ReplicaHandle, type Tier } from '../../src/scheduler/types.js';
 import { EventHeap } from './heap.js';
 import { percentile, slo } from './metrics.js';
 import { economics } from './report.js';
@@ -43,6 +43,8 @@ export interface BacklogJob {
   /** Saturation run of one mix: arrivals far above capacity, no give-ups. */
   saturate?: 'interactive' | 'batch';
   schedulerConfig?: SchedulerConfigOverrides;
+  /** The engines' scheduling (vLLM's --scheduling-policy); each request's priority is its tier's place in `tiers`, as the gateway sends it. */
+  engine?: Pick<SimReplicaOptions, 'schedulingPolicy' | 'backgroundPrefill' | 'longPrefillTokenThreshold'>;
 }
 
 export interface BacklogMetrics {
@@ -92,7 +94,7 @@ const dailyShare = (t: number, durationMs: number): number => 0.6 - 0.4 * Math.c
 
 export function runBacklog(job: BacklogJob): BacklogMetrics {
   const clock = new VirtualClock();
-  const sims = Array.from({ length: replicas }, () => new SimReplica());
+  const sims = Array.from({ length: replicas }, () => new SimReplica(job.engine ?? {}));
   const handles: ReplicaHandle[] = sims.map((sim, i) => ({ id: `gpu${i}`, models: [model], load: () => sim.load() }));
   const scheduler = createScheduler({ clock, replicas: handles, policy: 'skylark', ...(job.schedulerConfig ? { config: job.schedulerConfig } : {}) });
   const heap = new EventHeap<Event>();
@@ -134,7 +136,7 @@ export function runBacklog(job: BacklogJob): BacklogMetrics {
             req.state = 'granted';
             req.replica = index;
             req.grantedAt = clock.time;
-            sims[index]!.enqueue({ id: req.id, prefix: [{ hash: req.id, tokens: req.promptTokens }], outputTokens: req.outputTokens, answerHash: `${req.id}a` }, clock.time);
+            sims[index]!.enqueue({ id: req.id, prefix: [{ hash: req.id, tokens: req.promptTokens }], outputTokens: req.outputTokens, answerHash: `${req.id}a`, priority: tiers.indexOf(req.tier) }, clock.time);
             dirty.add(index);
           },
           // As the gateway does for a batch line: stop the generation (the engine frees its

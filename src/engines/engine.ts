@@ -83,6 +83,13 @@ interface GenerationBase extends SamplingOptions {
    * (lower-case names: `anthropic-version`, `anthropic-beta`); other engines ignore them.
    */
   clientHeaders?: Record<string, string>;
+  /**
+   * The request's scheduling priority inside the engine, vLLM's `priority` (lower is served
+   * first): the gateway sets it from the scheduler tier (priority 0, standard 1, free 2,
+   * batch 3). The sim engine's priority policy honours it; an openai-compatible engine sends
+   * it only when configured to (`sendPriority`); other engines ignore it.
+   */
+  priority?: number;
 }
 
 export interface ChatGeneration extends GenerationBase {

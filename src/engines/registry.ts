@@ -39,6 +39,8 @@ const openAICompatibleOptions = z.strictObject({
       z.strictObject({ url: z.url({ protocol: /^https?$/ }).optional(), intervalMs: z.number().int().min(100).max(60_000).optional() }),
     ])
     .optional(),
+  /** Send each request's `priority` (vLLM run with --scheduling-policy priority; docs/engines.md). */
+  sendPriority: z.boolean().optional(),
 });
 
 /** An upstream speaking Anthropic's Messages API (Anthropic, Ark's and others' Anthropic-compatible endpoints). */
@@ -66,6 +68,12 @@ const simOptions = z.strictObject({
   /** Real ms per simulated ms: 1 = real time, 0.1 = ten times faster. */
   timeScale: z.number().positive().max(100).optional(),
   answerTokens: z.number().int().min(1).max(32_768).optional(),
+  /** vLLM's --scheduling-policy: 'priority' serves each request's `priority` (its tier) first. */
+  schedulingPolicy: z.enum(['fcfs', 'priority']).optional(),
+  /** vLLM's --long-prefill-token-threshold: most prompt tokens one sequence computes per step. */
+  longPrefillTokenThreshold: z.number().int().min(1).optional(),
+  /** Priority policy only, not a vLLM option: prompt tokens per step for priority ≥ fromPriority (batch = 3). */
+  backgroundPrefill: z.strictObject({ fromPriority: z.number().int(), tokensPerStep: z.number().int().min(1), exclusive: z.boolean().optional(), pauseDecodes: z.boolean().optional() }).optional(),
 });
 
 export const engineConfigSchema = z.discriminatedUnion('kind', [llamaCppOptions, openAICompatibleOptions, simOptions, anthropicOptions]);

@@ -6,7 +6,7 @@ import { systemFingerprint } from './chat-completion.js';
 import { collectGeneration, stoppedEarly, toSamplingOptions, toWireFinishReason, toWireUsage } from './generation.js';
 import { holdForRequest } from './paid-request.js';
 import { QueueNotice, type StreamPart } from './queue-notice.js';
-import { startScheduledGeneration } from './scheduled-run.js';
+import { enginePriority, startScheduledGeneration } from './scheduled-run.js';
 import { resolveTarget } from './resolve-model.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
@@ -48,7 +48,7 @@ export async function createCompletion(deps: GatewayDeps, body: unknown, context
       promptSegments: [prompt],
       promptTokens: hold.promptTokensEstimate,
       maxOutputTokens: hold.maxCompletionTokens,
-      start: (engine, served) => engine.complete({ ...generation, model: served.engineModel }),
+      start: (engine, served) => engine.complete({ ...generation, model: served.engineModel, priority: enginePriority(context) }),
       onGrant: (served) => (base.model = served.id),
     },
     'completions',

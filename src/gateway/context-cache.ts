@@ -26,7 +26,7 @@ import { holdForRequest } from './paid-request.js';
 import { QueueNotice } from './queue-notice.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 import { resolveTarget } from './resolve-model.js';
-import { startScheduledGeneration } from './scheduled-run.js';
+import { enginePriority, startScheduledGeneration } from './scheduled-run.js';
 
 /** What the gateway needs to serve contexts (absent: the routes answer 404). */
 export interface ContextCache {
@@ -61,7 +61,7 @@ export async function createContext(deps: GatewayDeps, body: unknown, context: R
       promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
       promptTokens: hold.promptTokensEstimate,
       maxOutputTokens: 1,
-      start: (engine, served) => prefillParts(engine, { ...generation, model: served.engineModel }),
+      start: (engine, served) => prefillParts(engine, { ...generation, model: served.engineModel, priority: enginePriority(context) }),
     },
     'context.create',
   );

@@ -9,7 +9,7 @@ import { AsyncQueue } from '../core/async-queue.js';
 import { SkylarkError, toSkylarkError } from '../core/errors.js';
 import { estimateTokens } from '../core/tokens.js';
 import type { ChatGeneration, Engine, GenerationPart } from '../engines/engine.js';
-import type { Grant, PrefixSegment, QueuePosition } from '../scheduler/types.js';
+import { tiers, type Grant, type PrefixSegment, type QueuePosition, type Tier } from '../scheduler/types.js';
 import type { ModelEntry } from './model-catalog.js';
 import { etaRangeOf, QueueNotice, type StreamPart as ScheduledPart } from './queue-notice.js';
 import { startGeneration } from './generation.js';
@@ -45,6 +45,20 @@ export interface Ticket {
   admitted: Promise<void>;
 }
 
+/** The scheduler tier a request runs in: a batch line's is `batch`, whatever its tenant's. */
+export function tierOf(context: RequestContext): Tier {
+  return context.batch === true ? 'batch' : context.principal.tier;
+}
+
+/**
+ * The engine-side priority of a request (GenerationBase.priority, vLLM's `priority`, lower
+ * served first): its tier's place in `tiers`, so interactive tiers go before batch inside a
+ * step as they do in the scheduler's line.
+ */
+export function enginePriority(context: RequestContext): number {
+  return tiers.indexOf(tierOf(context));
+}
+
 /**
  * Queues the request (or grants it at once). Throws SkylarkError('server_overloaded') with
  * an honest Retry-After when it cannot be served in time — before any response is sent.
@@ -57,7 +71,7 @@ export function submitWork(deps: GatewayDeps, context: RequestContext, work: Sch
     {
       requestId: context.requestId,
       tenantId: context.principal.tenantId,
-      tier: context.batch === true ? 'batch' : context.principal.tier,
+      tier: tierOf(context),
       model: model.id,
       fallbackModels: work.target.fallbacks,
       promptTokens: work.promptTokens,
@@ -278,7 +292,7 @@ export async function startChat(
       promptTokens: hold.promptTokensEstimate,
       maxOutputTokens: hold.maxCompletionTokens,
       start: (engine, served) => {
-        const parts = engine.chat({ ...generation, model: served.engineModel });
+        const parts = engine.chat({ ...generation, model: served.engineModel, priority: enginePriority(context) });
         return adjustUsage === undefined ? parts : withUsage(parts, adjustUsage);
       },
       onGrant,

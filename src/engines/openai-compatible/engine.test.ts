@@ -244,6 +244,29 @@ describe('OpenAICompatibleEngine: completions', () => {
   });
 });
 
+describe("OpenAICompatibleEngine: vLLM's priority field", () => {
+  it('is left out unless the engine is configured with sendPriority', async () => {
+    await collect(engine.chat(chat({ priority: 3 })));
+    await collect(engine.complete(completion({ priority: 3 })));
+    expect(upstream.requests.map((request) => (request.body as Record<string, unknown>).priority)).toEqual([undefined, undefined]);
+  });
+
+  it('is sent for chat and completions with sendPriority, and only when the request has one', async () => {
+    const vllm = new OpenAICompatibleEngine({ id: 'vllm-priority', baseUrl: upstream.url, sendPriority: true });
+    await vllm.start();
+    try {
+      await collect(vllm.chat(chat({ priority: 3 })));
+      await collect(vllm.complete(completion({ priority: 0 })));
+      await collect(vllm.chat(chat()));
+      const sent = upstream.requests.map((request) => request.body as Record<string, unknown>);
+      expect(sent.map((body) => body.priority)).toEqual([3, 0, undefined]);
+      expect('priority' in sent[2]!).toBe(false);
+    } finally {
+      await vllm.close();
+    }
+  });
+});
+
 describe('OpenAICompatibleEngine: embeddings', () => {
   it('returns vectors in input order and the upstream prompt tokens', async () => {
     const result = await engine.embed({

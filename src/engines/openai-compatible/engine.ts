@@ -26,7 +26,7 @@ import { imagesBody, parseImages, parseTranscription, speechBody, speechContentT
 import { ChunkReader } from './body-reader.js';
 import { StreamState, type GenerationKind } from './chunk-parts.js';
 import { parseEmbeddings } from './embeddings.js';
-import { chatBody, chatPromptText, completionBody, completionPromptText, embeddingBody } from './request-body.js';
+import { chatBody, chatPromptText, completionBody, completionPromptText, embeddingBody, type BodyOptions } from './request-body.js';
 import { LoadScraper } from './load-scraper.js';
 import { errorFromStatus } from './upstream-errors.js';
 import { UpstreamConnection, errorBodyLimit } from './upstream-connection.js';
@@ -51,6 +51,12 @@ export interface OpenAICompatibleEngineOptions {
    * `{origin}/metrics`, or a URL; every `intervalMs` (default 1000).
    */
   loadMetrics?: boolean | string | { url?: string; intervalMs?: number };
+  /**
+   * Send each request's `priority` (vLLM's field, lower served first). Only for a vLLM run
+   * with `--scheduling-policy priority`: under its default FCFS policy vLLM rejects a
+   * request with a non-zero priority, and other servers may reject the unknown field.
+   */
+  sendPriority?: boolean;
 }
 
 /** A server reporting this share of its KV cache in use starts nothing new without preempting. */
@@ -81,9 +87,11 @@ export class OpenAICompatibleEngine implements Engine {
   private readonly slots: number;
   private readonly scraper: LoadScraper | undefined;
   private readonly connection: UpstreamConnection;
+  private readonly bodyOptions: BodyOptions;
 
   constructor(options: OpenAICompatibleEngineOptions) {
     this.id = options.id;
+    this.bodyOptions = { sendPriority: options.sendPriority === true };
     const url = new URL(options.baseUrl);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -288,7 +296,7 @@ export class OpenAICompatibleEngine implements Engine {
           ? new StreamState(kind, chatPromptText(request as ChatGeneration))
           : new StreamState(kind, completionPromptText(request as CompletionGeneration));
       payload = JSON.stringify(
-        kind === 'chat' ? chatBody(request as ChatGeneration) : completionBody(request as CompletionGeneration),
+        kind === 'chat' ? chatBody(request as ChatGeneration, this.bodyOptions) : completionBody(request as CompletionGeneration, this.bodyOptions),
       );
     } catch (error) {
       const err = new SkylarkError('invalid_request', 'The request could not be encoded for the upstream.', { cause: error });

@@ -32,6 +32,15 @@ function sampling(target: Json, options: SamplingOptions & { user?: string }): v
   put(target, 'user', options.user);
 }
 
+export interface BodyOptions {
+  /** Send vLLM's `priority` (engine option sendPriority): only a vLLM with --scheduling-policy priority accepts it. */
+  sendPriority?: boolean;
+}
+
+function priority(target: Json, request: ChatGeneration | CompletionGeneration, options: BodyOptions): void {
+  if (options.sendPriority === true) put(target, 'priority', request.priority);
+}
+
 function streaming(target: Json, stream: boolean): void {
   target.stream = stream;
   // Without include_usage most upstreams never report usage on a stream.
@@ -76,7 +85,7 @@ function responseFormatBody(format: ResponseFormat): Json {
   return { type: 'json_schema', json_schema: schema };
 }
 
-export function chatBody(request: ChatGeneration): Json {
+export function chatBody(request: ChatGeneration, options: BodyOptions = {}): Json {
   const body: Json = { model: request.model, messages: request.messages.map(messageBody) };
   streaming(body, request.stream);
   if (request.tools !== undefined && request.tools.length > 0) body.tools = request.tools.map(toolBody);
@@ -84,15 +93,17 @@ export function chatBody(request: ChatGeneration): Json {
   put(body, 'parallel_tool_calls', request.parallelToolCalls);
   if (request.responseFormat !== undefined) body.response_format = responseFormatBody(request.responseFormat);
   sampling(body, request);
+  priority(body, request, options);
   return body;
 }
 
-export function completionBody(request: CompletionGeneration): Json {
+export function completionBody(request: CompletionGeneration, options: BodyOptions = {}): Json {
   const body: Json = { model: request.model, prompt: request.prompt };
   streaming(body, request.stream);
   put(body, 'echo', request.echo);
   put(body, 'suffix', request.suffix);
   sampling(body, request);
+  priority(body, request, options);
   return body;
 }
 

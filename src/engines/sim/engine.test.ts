@@ -38,6 +38,18 @@ async function collect(parts: AsyncIterable<GenerationPart>): Promise<{ text: st
 const system: ChatMessage = { role: 'system', content: 'You are a helpful assistant for a travel agency. '.repeat(40) };
 
 describe('SimEngine', () => {
+  it("serves each generation's priority first under schedulingPolicy 'priority', as vLLM does", async () => {
+    for (const schedulingPolicy of ['fcfs', 'priority'] as const) {
+      const engine = await started({ slots: 1, schedulingPolicy, answerTokens: 10 });
+      const done: string[] = [];
+      const run = (name: string, priority: number) =>
+        collect(engine.chat(chat([{ role: 'user', content: name }], { priority }))).then(() => done.push(name));
+      // The occupier is admitted at once (its step is planned as it is enqueued); the other two wait for its slot.
+      await Promise.all([run('occupier', 3), run('batch', 3), run('interactive', 1)]);
+      expect(done).toEqual(schedulingPolicy === 'fcfs' ? ['occupier', 'batch', 'interactive'] : ['occupier', 'interactive', 'batch']);
+    }
+  });
+
   it('streams filler tokens as steps end and finishes with exact usage', async () => {
     // Half real time: 20 steps of ≈ 4 ms, slow enough that tokens arrive over several ticks.
     const engine = await started({ timeScale: 0.5 });

@@ -28,8 +28,9 @@ import type {
 } from '../engine.js';
 import { simImages, simSpeech, simTranscription } from './media.js';
 import { gpuPresets, type GpuPresetName } from './hardware.js';
-import { SimReplica, type SimEvent, type SimLoad } from './replica.js';
+import { SimReplica, type BackgroundPrefill, type SimEvent, type SimLoad } from './replica.js';
 import type { SimPrefixSegment } from './sequence.js';
+import type { SchedulingPolicy } from './waiting-queue.js';
 import { answerHash, chatPrefix, completionPrefix, fillerText, seedOf } from './text.js';
 
 export interface SimEngineOptions {
@@ -42,6 +43,10 @@ export interface SimEngineOptions {
   timeScale?: number;
   /** Length of an answer when max_tokens does not cut it short. */
   answerTokens?: number;
+  /** vLLM's --scheduling-policy (replica.ts): 'priority' serves each generation's `priority` first. */
+  schedulingPolicy?: SchedulingPolicy;
+  longPrefillTokenThreshold?: number;
+  backgroundPrefill?: BackgroundPrefill;
 }
 
 interface Live {
@@ -74,6 +79,9 @@ export class SimEngine implements Engine {
       ...(options.slots === undefined ? {} : { slots: options.slots }),
       ...(options.kvTokens === undefined ? {} : { kvTokens: options.kvTokens }),
       ...(options.tokenBudget === undefined ? {} : { tokenBudget: options.tokenBudget }),
+      ...(options.schedulingPolicy === undefined ? {} : { schedulingPolicy: options.schedulingPolicy }),
+      ...(options.longPrefillTokenThreshold === undefined ? {} : { longPrefillTokenThreshold: options.longPrefillTokenThreshold }),
+      ...(options.backgroundPrefill === undefined ? {} : { backgroundPrefill: options.backgroundPrefill }),
     });
     this.timeScale = options.timeScale ?? 1;
     this.answerTokens = options.answerTokens ?? 256;
@@ -87,11 +95,11 @@ export class SimEngine implements Engine {
   }
 
   chat(request: ChatGeneration): AsyncIterable<GenerationPart> {
-    return this.generate(chatPrefix(request.messages), request.maxTokens, request.signal);
+    return this.generate(chatPrefix(request.messages), request.maxTokens, request.signal, request.priority);
   }
 
   complete(request: CompletionGeneration): AsyncIterable<GenerationPart> {
-    return this.generate(completionPrefix(request.prompt), request.maxTokens, request.signal);
+    return this.generate(completionPrefix(request.prompt), request.maxTokens, request.signal, request.priority);
   }
 
   /** Simulator output, never a model's (media.ts): a gradient PNG per image. */
@@ -145,7 +153,7 @@ export class SimEngine implements Engine {
     this.timer = undefined;
   }
 
-  private async *generate(prefix: SimPrefixSegment[], maxTokens: number | undefined, signal: AbortSignal): AsyncGenerator<GenerationPart> {
+  private async *generate(prefix: SimPrefixSegment[], maxTokens: number | undefined, signal: AbortSignal, priority: number | undefined): AsyncGenerator<GenerationPart> {
     const promptTokens = prefix.reduce((sum, segment) => sum + segment.tokens, 0);
     const usage: Usage = { promptTokens, completionTokens: 0, cachedPromptTokens: 0 };
     if (this.state !== 'ready') {
@@ -170,7 +178,7 @@ export class SimEngine implements Engine {
     this.live.set(id, live);
     this.peakBusy = Math.max(this.peakBusy, this.live.size);
     const fullAnswer = fillerText(seed, 0, outputTokens).trimStart();
-    this.replica.enqueue({ id, prefix, outputTokens, answerHash: answerHash(prefix, fullAnswer) }, this.virtualNow());
+    this.replica.enqueue({ id, prefix, outputTokens, answerHash: answerHash(prefix, fullAnswer), ...(priority === undefined ? {} : { priority }) }, this.virtualNow());
     this.reschedule();
     const onAbort = (): void => this.abort(id);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -150,3 +150,88 @@ describe('SimReplica abort', () => {
     expect(replica.abort('queued')).toMatchObject({ computedTokens: 0, completionTokens: 0 });
   });
 });
+
+describe('SimReplica priority scheduling (vLLM --scheduling-policy priority)', () => {
+  const prioritized = (id: string, promptTokens: number, outputTokens: number, priority: number): SimRequest => ({ ...request(id, promptTokens, outputTokens), priority });
+  const startOrder = (events: SimEvent[]) => events.filter((e) => e.type === 'started').map((e) => e.id);
+
+  it('admits waiting prompts by priority, then arrival; FCFS ignores priority', () => {
+    for (const policy of ['fcfs', 'priority'] as const) {
+      const replica = new SimReplica({ slots: 1, schedulingPolicy: policy });
+      replica.enqueue(prioritized('first', 100, 5, 3), 0);
+      replica.nextEventTime(); // 'first' is admitted in the step that starts now
+      replica.enqueue(prioritized('batch', 100, 5, 3), 0);
+      replica.enqueue(prioritized('interactive', 100, 5, 1), 0);
+      replica.enqueue(prioritized('interactive2', 100, 5, 1), 0);
+      const order = startOrder(drain(replica));
+      expect(order).toEqual(policy === 'fcfs' ? ['first', 'batch', 'interactive', 'interactive2'] : ['first', 'interactive', 'interactive2', 'batch']);
+    }
+  });
+
+  it("gives the step's token budget to the better priority first", () => {
+    const replica = new SimReplica({ tokenBudget: 1000, schedulingPolicy: 'priority' });
+    replica.enqueue(prioritized('batch', 900, 5, 3), 0);
+    replica.enqueue(prioritized('interactive', 900, 5, 1), 0);
+    const events = drain(replica);
+    const first = (id: string) => events.find((e) => e.type === 'firstToken' && e.id === id)!.at;
+    // The interactive prompt fills the first step; the batch prompt's chunk shares it, its rest comes next.
+    expect(first('interactive')).toBeLessThan(first('batch'));
+    expect(replica.counters.steps).toBeGreaterThan(0);
+  });
+
+  it('preempts the worst priority when KV runs short, not the newest', () => {
+    const replica = new SimReplica({ kvTokens: 4096, schedulingPolicy: 'priority' });
+    replica.enqueue(prioritized('batch', 400, 400, 3), 0);
+    for (let i = 0; i < 7; i++) replica.enqueue(prioritized(`i${i}`, 400, 400, 1), 0);
+    const events = drain(replica);
+    const preempted = events.filter((e) => e.type === 'preempted').map((e) => e.id);
+    expect(preempted[0]).toBe('batch');
+    expect(events.filter((e) => e.type === 'finished')).toHaveLength(8);
+    expect(replica.load()).toMatchObject({ busy: 0, kvUsed: 0 });
+  });
+
+  it('caps background prefill per step when asked, so a prompt arriving mid-step waits less', () => {
+    const run = (capped: boolean) => {
+      const replica = new SimReplica({ schedulingPolicy: 'priority', ...(capped ? { backgroundPrefill: { fromPriority: 3, tokensPerStep: 256 } } : {}) });
+      replica.enqueue(prioritized('batch', 6000, 5, 3), 0);
+      replica.nextEventTime(); // the batch prompt's first step starts
+      replica.enqueue(prioritized('interactive', 500, 5, 1), 1);
+      const events = drain(replica);
+      const first = (id: string) => events.find((e) => e.type === 'firstToken' && e.id === id)!.at;
+      return { interactive: first('interactive'), batch: first('batch'), steps: replica.counters.steps };
+    };
+    const capped = run(true);
+    const uncapped = run(false);
+    // Uncapped, the interactive prompt waits for a step computing 6,000 prompt tokens (≈ 200 ms).
+    expect(capped.interactive).toBeLessThan(uncapped.interactive / 3);
+    // The batch prompt still finishes its prefill, 256 tokens a step.
+    expect(capped.batch).toBeGreaterThan(uncapped.batch);
+    expect(capped.steps).toBeGreaterThanOrEqual(6000 / 256);
+  });
+
+  it('computes no background prefill beside a better prefill when exclusive', () => {
+    const replica = new SimReplica({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep: 4096, exclusive: true } });
+    replica.enqueue(prioritized('interactive', 3000, 5, 1), 0);
+    replica.enqueue(prioritized('batch', 3000, 5, 3), 0);
+    replica.nextEventTime();
+    // The first step computes the interactive prompt alone; the batch prompt starts in the next.
+    expect(replica.advance(replica.nextEventTime()).filter((e) => e.type === 'started').map((e) => e.id)).toEqual(['interactive']);
+    expect(replica.counters.tokensComputed).toBe(3000);
+    const events = drain(replica);
+    expect(events.filter((e) => e.type === 'finished')).toHaveLength(2);
+  });
+
+  it('pauses background decodes too in a step with a better prefill, when asked', () => {
+    const replica = new SimReplica({ schedulingPolicy: 'priority', backgroundPrefill: { fromPriority: 3, tokensPerStep: 4096, exclusive: true, pauseDecodes: true } });
+    replica.enqueue(prioritized('batch', 100, 50, 3), 0);
+    drain(replica, 50); // the batch sequence is decoding
+    replica.enqueue(prioritized('interactive', 2000, 5, 1), 50);
+    replica.advance(replica.nextEventTime()); // the step planned before the interactive prompt came
+    const before = replica.generated('batch')!;
+    expect(before).toBeGreaterThan(0);
+    replica.advance(replica.nextEventTime());
+    // The step carried the interactive prompt alone: the batch sequence sampled nothing.
+    expect(replica.generated('batch')).toBe(before);
+    expect(drain(replica).filter((e) => e.type === 'finished')).toHaveLength(2);
+  });
+});

@@ -2,23 +2,43 @@
  * One simulated GPU replica running a vLLM-like engine, in virtual time and without
  * timers: the caller drives it as a discrete-event loop (enqueue, nextEventTime, advance).
  *
- * Each step (continuous batching, as vLLM V1 schedules it):
- *  1. running sequences, oldest first, get one decode token or a prefill chunk, within a
- *     per-step token budget shared by all; when KV blocks run out, the newest running
- *     sequence is preempted (blocks freed, back to the front of the queue, recomputed
- *     later);
- *  2. if nothing was preempted, waiting sequences are admitted in FCFS order while there
- *     are slots, budget and blocks, first taking what the prefix cache holds;
+ * Each step (continuous batching, as vLLM V1's scheduler.py schedules it):
+ *  1. running sequences, in the order they were admitted, get one decode token or a
+ *     prefill chunk, within a per-step token budget shared by all; when KV blocks run out a
+ *     running sequence is preempted (blocks freed, back to the waiting queue, recomputed
+ *     later): under FCFS the newest, under the priority policy the one served last
+ *     (highest priority value, then newest) — even one already scheduled in this step,
+ *     whose tokens go back to the budget; when the victim is the sequence being scheduled,
+ *     the running pass stops;
+ *  2. if nothing was preempted, waiting sequences are admitted in the queue's order
+ *     (waiting-queue.ts: FCFS, or by priority then arrival) while there are slots, budget
+ *     and blocks, first taking what the prefix cache holds; the head waits for blocks and
+ *     nobody overtakes it;
  *  3. the step lasts overhead + max(memory, compute) (hardware.ts); at its end every
  *     sequence whose known tokens are all computed samples one token.
  * Sequences scheduled in a step see requests enqueued during it only at the next one.
+ *
+ * So under the priority policy a high-priority prompt never waits behind lower-priority
+ * waiting prompts for the step's budget, slots or blocks, and lower-priority sequences
+ * lose their KV first; but, as in vLLM, running sequences keep their place in the step
+ * whatever their priority (their decodes and unfinished prefill chunks go first), and
+ * nothing running is preempted merely because a higher-priority request waits.
+ *
+ * `backgroundPrefill` (off by default) is not a vLLM option: it caps the prompt tokens that
+ * background sequences (batch: priority ≥ fromPriority) compute per step, all together. A
+ * step cannot be interrupted, so an interactive prompt that arrives mid-step waits for its
+ * end; with batch prompts of thousands of tokens in it (compute-bound: ≈ 33 ms per 1,000
+ * tokens on an H100 for 8B) that wait dominates interactive TTFT beside batch, and
+ * priority order cannot shorten it. vLLM's own --long-prefill-token-threshold
+ * (`longPrefillTokenThreshold`) caps every sequence's chunk, interactive ones too.
  */
 import { gpuPresets, stepTimeMs, type GpuProfile } from './hardware.js';
 import { KvBlockPool, blockTokens } from './kv-cache.js';
 import { Sequence, type SimRequest } from './sequence.js';
-import type { SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
+import { servedBefore, waitingQueue, type SchedulingPolicy, type WaitingQueue } from './waiting-queue.js';
+import type { BackgroundPrefill, SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
 
-export type { SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
+export type { BackgroundPrefill, SimAbortResult, SimCounters, SimEvent, SimLoad, SimReplicaOptions } from './types.js';
 
 interface Step {
   end: number;
@@ -35,17 +55,18 @@ export class SimReplica {
     steps: 0, busyMs: 0, tokensComputed: 0, promptTokensAdmitted: 0, cachedTokens: 0,
     preemptions: 0, recomputedTokens: 0, abortedRequests: 0, wastedTokens: 0,
   };
+  readonly schedulingPolicy: SchedulingPolicy;
+  readonly backgroundPrefill: BackgroundPrefill | undefined;
+  readonly longPrefillTokenThreshold: number;
   private readonly pool: KvBlockPool;
-  /** Oldest first: preemption takes from the end. */
+  /** In admission order: FCFS preemption takes from the end. */
   private readonly running: Sequence[] = [];
-  /**
-   * The engine's queue: preempted sequences first (most recent on top, as vLLM puts each
-   * back at the front), then new ones in arrival order. Aborted ones are skipped lazily,
-   * since a queue thousands long under overload must not be searched per abort.
-   */
-  private readonly preempted: Sequence[] = [];
-  private waiting: Sequence[] = [];
-  private waitingHead = 0;
+  private readonly queue: WaitingQueue;
+  private arrivals = 0;
+  /** Prompt tokens background sequences may still compute in the step being planned (backgroundPrefill). */
+  private backgroundLeft = Number.POSITIVE_INFINITY;
+  /** backgroundPrefill.pauseDecodes: background decodes skip the step being planned. */
+  private backgroundPaused = false;
   private readonly byId = new Map<string, Sequence>();
   private step: Step | undefined;
   private time = 0;
@@ -57,11 +78,15 @@ export class SimReplica {
     this.tokenBudget = options.tokenBudget ?? 8192;
     this.pool = new KvBlockPool(options.kvTokens ?? this.gpu.defaultKvTokens);
     this.maxModelLen = Math.min(this.gpu.maxModelLen, this.pool.totalBlocks * blockTokens);
+    this.schedulingPolicy = options.schedulingPolicy ?? 'fcfs';
+    this.backgroundPrefill = this.schedulingPolicy === 'priority' ? options.backgroundPrefill : undefined;
+    this.queue = waitingQueue(this.schedulingPolicy);
+    this.longPrefillTokenThreshold = options.longPrefillTokenThreshold ?? 0;
   }
 
   /** Joins the engine's queue at time `now` (the next step picks it up). */
   enqueue(request: SimRequest, now: number): void {
-    const sequence = new Sequence(request);
+    const sequence = new Sequence(request, this.arrivals++);
     if (this.byId.has(request.id)) throw new Error(`Request ${request.id} is already in the engine.`);
     if (sequence.promptTokens < 1 || request.outputTokens < 1) throw new RangeError('A request needs a prompt and at least one output token.');
     if (sequence.promptTokens + request.outputTokens > this.maxModelLen) {
@@ -69,7 +94,7 @@ export class SimReplica {
     }
     if (this.step === undefined) this.time = Math.max(this.time, now);
     this.byId.set(request.id, sequence);
-    this.waiting.push(sequence);
+    this.queue.push(sequence);
   }
 
   /** When the step now running ends (starting one if there is work); Infinity when idle. */
@@ -130,44 +155,32 @@ export class SimReplica {
     if (sequence.admitted) this.running.splice(this.running.indexOf(sequence), 1);
   }
 
-  /** The front of the engine's queue, dropping aborted entries on the way. */
-  private front(): Sequence | undefined {
-    while (this.preempted.length > 0) {
-      const top = this.preempted.at(-1)!;
-      if (!top.aborted) return top;
-      this.preempted.pop();
-    }
-    while (this.waitingHead < this.waiting.length) {
-      const head = this.waiting[this.waitingHead]!;
-      if (!head.aborted) return head;
-      this.waitingHead++;
-    }
-    return undefined;
-  }
-
-  private dequeueFront(): void {
-    if (this.preempted.length > 0) this.preempted.pop();
-    else this.waitingHead++;
-    if (this.waitingHead > 1024 || (this.waitingHead > 0 && this.waitingHead === this.waiting.length)) {
-      this.waiting = this.waiting.slice(this.waitingHead);
-      this.waitingHead = 0;
-    }
-  }
-
   private planStep(start: number): Step {
     const scheduled: Sequence[] = [];
     let budget = this.tokenBudget;
     let preempted = false;
-    for (let i = 0; i < this.running.length && budget > 0; i++) {
+    this.backgroundLeft = this.backgroundShare();
+    this.backgroundPaused = this.backgroundLeft === 0 && this.backgroundPrefill?.pauseDecodes === true;
+    running: for (let i = 0; i < this.running.length && budget > 0; i++) {
       const sequence = this.running[i]!;
-      const tokens = Math.min(sequence.known - sequence.computed, budget);
+      const tokens = this.chunk(sequence, budget);
+      // A background prefill over its step's share waits for the next step (it keeps its KV).
+      if (tokens === 0) continue;
       while (!sequence.reserve(this.pool, tokens)) {
-        const victim = this.running.pop()!;
+        const at = this.victimIndex();
+        const victim = this.running[at]!;
+        this.running.splice(at, 1);
+        if (at < i) {
+          // Scheduled earlier in this step: its tokens go back to the budget (vLLM does the same).
+          i--;
+          budget += victim.inFlight;
+          victim.inFlight = 0;
+          scheduled.splice(scheduled.indexOf(victim), 1);
+        }
         this.preempt(victim, start);
         preempted = true;
-        if (victim === sequence) break;
+        if (victim === sequence) break running;
       }
-      if (!sequence.admitted) continue;
       sequence.inFlight = tokens;
       scheduled.push(sequence);
       budget -= tokens;
@@ -186,17 +199,64 @@ export class SimReplica {
     return { end: start + duration, scheduled };
   }
 
+  /**
+   * Tokens a sequence computes in this step: what it has not computed, within the budget, the
+   * long-prefill threshold and, for a background prefill, what is left of the background
+   * share (taken from it here; a background victim preempted later in the step does not
+   * give its share back, which errs on the short side).
+   */
+  private chunk(sequence: Sequence, budget: number): number {
+    const threshold = this.longPrefillTokenThreshold;
+    const left = sequence.known - sequence.computed;
+    let tokens = Math.min(left, budget);
+    if (threshold > 0) tokens = Math.min(tokens, threshold);
+    if (this.backgroundPaused && this.isBackground(sequence)) return 0;
+    if (left > 1 && this.isBackground(sequence)) {
+      tokens = Math.min(tokens, this.backgroundLeft);
+      this.backgroundLeft -= tokens;
+    }
+    return tokens;
+  }
+
+  /** Prompt tokens background sequences may compute in the step about to be planned. */
+  private backgroundShare(): number {
+    const background = this.backgroundPrefill;
+    if (background === undefined) return Number.POSITIVE_INFINITY;
+    if (background.exclusive !== true) return background.tokensPerStep;
+    // Exclusive: none beside a better prefill, running or about to be admitted (the queue's
+    // front, if a slot is free; blocks may still stop it, which errs on the short side).
+    const front = this.running.length < this.slots ? this.queue.front() : undefined;
+    if (front !== undefined && !this.isBackground(front)) return 0;
+    for (const sequence of this.running) if (sequence.known - sequence.computed > 1 && !this.isBackground(sequence)) return 0;
+    return background.tokensPerStep;
+  }
+
+  private isBackground(sequence: Sequence): boolean {
+    return this.backgroundPrefill !== undefined && sequence.priority >= this.backgroundPrefill.fromPriority;
+  }
+
+  /** The running sequence to preempt when KV runs short: FCFS the newest, priority the one served last. */
+  private victimIndex(): number {
+    let at = this.running.length - 1;
+    if (this.schedulingPolicy === 'fcfs') return at;
+    for (let i = at - 1; i >= 0; i--) if (servedBefore(this.running[at]!, this.running[i]!)) at = i;
+    return at;
+  }
+
   private admit(start: number, budget: number, scheduled: Sequence[]): void {
-    for (let sequence = this.front(); sequence !== undefined && budget > 0 && this.running.length < this.slots; sequence = this.front()) {
+    const queue = this.queue;
+    for (let sequence = queue.front(); sequence !== undefined && budget > 0 && this.running.length < this.slots; sequence = queue.front()) {
+      // The queue is in priority order: behind a background head everything is background.
+      if (this.backgroundLeft <= 0 && this.isBackground(sequence)) return;
       const cached = sequence.takeCachedPrefix(this.pool);
-      const tokens = Math.min(sequence.known - sequence.computed, budget);
+      const tokens = this.chunk(sequence, budget);
       if (!sequence.reserve(this.pool, tokens)) {
-        // FCFS: the head waits for blocks and nobody overtakes it.
+        // The head waits for blocks and nobody overtakes it (both policies).
         sequence.releaseAll(this.pool);
         sequence.computed = 0;
         return;
       }
-      this.dequeueFront();
+      queue.dequeueFront();
       if (sequence.preemptions === 0) {
         sequence.cachedTokens = cached;
         this.counters.promptTokensAdmitted += sequence.promptTokens;
@@ -219,7 +279,7 @@ export class SimReplica {
     sequence.admitted = false;
     sequence.preemptions++;
     this.counters.preemptions++;
-    this.preempted.push(sequence);
+    this.queue.pushPreempted(sequence);
     this.events.push({ type: 'preempted', id: sequence.request.id, at });
   }
 

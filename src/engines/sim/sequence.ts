@@ -24,6 +24,11 @@ export interface SimRequest {
   outputTokens: number;
   /** Hash of the prompt extended by this answer, so a later turn's prompt hits its blocks. */
   answerHash?: string;
+  /**
+   * vLLM's request `priority`: lower is served first under the priority scheduling policy
+   * (waiting-queue.ts); ignored under FCFS. Default 0.
+   */
+  priority?: number;
 }
 
 export class Sequence {
@@ -45,12 +50,15 @@ export class Sequence {
   /** Tokens scheduled in the step now running (for abort accounting). */
   inFlight = 0;
   preemptions = 0;
+  readonly priority: number;
   private segment = 0;
   private segmentStart = 0;
   private keySegment = '';
   private keyOffset = 0;
 
-  constructor(readonly request: SimRequest) {
+  /** @param arrival the engine's arrival order, which breaks ties between equal priorities. */
+  constructor(readonly request: SimRequest, readonly arrival = 0) {
+    this.priority = request.priority ?? 0;
     let tokens = 0;
     for (const segment of request.prefix) tokens += segment.tokens;
     this.promptTokens = tokens;

@@ -1,5 +1,6 @@
 /** What the simulated replica (replica.ts) is told and reports. */
 import type { GpuProfile } from './hardware.js';
+import type { SchedulingPolicy } from './waiting-queue.js';
 
 export interface SimReplicaOptions {
   gpu?: GpuProfile;
@@ -8,6 +9,30 @@ export interface SimReplicaOptions {
   kvTokens?: number;
   /** Tokens computed per step, decodes and prefill chunks together (max_num_batched_tokens). */
   tokenBudget?: number;
+  /** vLLM's --scheduling-policy: 'fcfs' (vLLM's default and this one's) or 'priority' (each request's `priority`, lower first). */
+  schedulingPolicy?: SchedulingPolicy;
+  /**
+   * Priority policy only, and not a vLLM option (replica.ts): sequences of priority ≥
+   * `fromPriority` compute at most `tokensPerStep` prompt tokens per step, all of them
+   * together; their decodes are not limited. `exclusive`: none at all in a step that carries
+   * a prefill of a better priority. Off by default.
+   */
+  backgroundPrefill?: BackgroundPrefill;
+  /**
+   * vLLM's --long-prefill-token-threshold: no sequence computes more than this many prompt
+   * tokens in one step (0 or unset: only the token budget limits it). Shorter steps mean a
+   * prompt that arrives mid-step waits less for the step to end.
+   */
+  longPrefillTokenThreshold?: number;
+}
+
+/** See SimReplicaOptions.backgroundPrefill. */
+export interface BackgroundPrefill {
+  fromPriority: number;
+  tokensPerStep: number;
+  exclusive?: boolean;
+  /** With exclusive: background decodes too skip a step that carries a better prefill. */
+  pauseDecodes?: boolean;
 }
 
 export type SimEvent =
