@@ -1,8 +1,8 @@
 /**
  * The paid, scheduled path of a media request (images, speech, transcription) and of an
- * embeddings call: the most it can cost is held, the scheduler grants a replica (places in line are only counted
- * for these JSON-or-bytes answers), the engine's media method runs there, and the units
- * it produced are settled once through the same metering as generations.
+ * embeddings call: the most it can cost is held, the scheduler grants a replica (places
+ * in line are only counted for these JSON-or-bytes answers), the engine's method runs
+ * there, and what it produced is settled once through the same metering as generations.
  *
  * The scheduler runs generations (async iterables of parts), so a media call is wrapped
  * as one: an `output` marker part each time it has produced something the client can
