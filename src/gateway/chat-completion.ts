@@ -54,7 +54,7 @@ export async function createChatCompletion(
   };
   const started = await startChat(
     deps, context, target, generation, 'chat.completions', (served) => (identity.model = served.id),
-    prefix === undefined ? undefined : (usage) => cachedPrefixUsage(usage, prefix.tokens),
+    prefix === undefined ? {} : { adjustUsage: (usage) => cachedPrefixUsage(usage, prefix.tokens) },
   );
   const parts = prefix?.onAnswer === undefined ? started.parts : withAnswer(started.parts, prefix.onAnswer.bind(prefix));
   const { id, created } = identity;

@@ -22,11 +22,10 @@ import type { ChatGeneration, Engine, GenerationPart } from '../engines/engine.j
 import type { Principal } from '../tenancy/access.js';
 import { createChatCompletion, type ChatCompletionResult } from './chat-completion.js';
 import { toEngineMessages } from './chat-messages.js';
-import { holdForRequest } from './paid-request.js';
 import { QueueNotice } from './queue-notice.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 import { resolveTarget } from './resolve-model.js';
-import { enginePriority, startScheduledGeneration } from './scheduled-run.js';
+import { startChat } from './scheduled-run.js';
 
 /** What the gateway needs to serve contexts (absent: the routes answer 404). */
 export interface ContextCache {
@@ -50,21 +49,10 @@ export async function createContext(deps: GatewayDeps, body: unknown, context: R
     signal: context.signal,
     requestId: context.requestId,
     stream: false,
+    // Held and scheduled as a one-token answer; prefillParts never bills that token.
+    maxTokens: 1,
   };
-  const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), 1);
-  const parts = await startScheduledGeneration(
-    deps,
-    context,
-    hold,
-    {
-      target,
-      promptSegments: generation.messages.map((message) => `${message.role}\u0000${message.content}`),
-      promptTokens: hold.promptTokensEstimate,
-      maxOutputTokens: 1,
-      start: (engine, served) => prefillParts(engine, { ...generation, model: served.engineModel, priority: enginePriority(context) }),
-    },
-    'context.create',
-  );
+  const { parts } = await startChat(deps, context, target, generation, 'context.create', undefined, { run: prefillParts });
   let usage: Usage | undefined;
   for await (const part of parts) {
     if (part instanceof QueueNotice) continue;

@@ -265,10 +265,18 @@ export async function startScheduledGeneration(
   );
 }
 
+/** What startChat may change in how a chat-shaped request runs. */
+export interface ChatStartOptions {
+  /** Rewrites the engine's usage before it is metered (a cached context's prefix billed as cached input). */
+  adjustUsage?: (usage: Usage) => Usage;
+  /** The work on the replica granted, instead of `engine.chat` (a context's prefill, context-cache.ts). */
+  run?: (engine: Engine, generation: ChatGeneration) => AsyncIterable<GenerationPart>;
+}
+
 /**
- * What every chat-shaped API (chat completions, Messages, Responses) does once its request
- * is a ChatGeneration: hold the most it can cost, then schedule and run it. `onGrant` learns
- * the model that serves it (a fallback, maybe) before any part.
+ * What every chat-shaped API (chat completions, Messages, Responses, a context's creation)
+ * does once its request is a ChatGeneration: hold the most it can cost, then schedule and
+ * run it. `onGrant` learns the model that serves it (a fallback, maybe) before any part.
  */
 export async function startChat(
   deps: GatewayDeps,
@@ -276,10 +284,10 @@ export async function startChat(
   target: Target,
   generation: ChatGeneration,
   endpoint: UsageEntry['endpoint'],
-  onGrant: (served: ModelEntry) => void,
-  /** Rewrites the engine's usage before it is metered (a cached context's prefix billed as cached input). */
-  adjustUsage?: (usage: Usage) => Usage,
+  onGrant?: (served: ModelEntry) => void,
+  options: ChatStartOptions = {},
 ): Promise<{ hold: PaidHold; parts: AsyncIterable<ScheduledPart> }> {
+  const { adjustUsage, run = (engine, request) => engine.chat(request) } = options;
   const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), generation.maxTokens);
   const parts = await startScheduledGeneration(
     deps,
@@ -292,10 +300,10 @@ export async function startChat(
       promptTokens: hold.promptTokensEstimate,
       maxOutputTokens: hold.maxCompletionTokens,
       start: (engine, served) => {
-        const parts = engine.chat({ ...generation, model: served.engineModel, priority: enginePriority(context) });
+        const parts = run(engine, { ...generation, model: served.engineModel, priority: enginePriority(context) });
         return adjustUsage === undefined ? parts : withUsage(parts, adjustUsage);
       },
-      onGrant,
+      ...(onGrant === undefined ? {} : { onGrant }),
     },
     endpoint,
   );
