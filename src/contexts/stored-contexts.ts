@@ -46,17 +46,11 @@ export interface StoredContext {
   storageSeq: number;
 }
 
-export interface NewContext {
-  tenantId: string;
-  apiKeyId: string | null;
-  model: string;
-  modelId: string;
-  endpointId: string | null;
-  mode: ContextMode;
-  messages: JsonObject[];
-  tokens: number;
-  ttlSeconds: number;
-}
+/** What a creation supplies; the rest (id, status, times, storage accounting) the store sets. */
+export type NewContext = Pick<
+  StoredContext,
+  'tenantId' | 'apiKeyId' | 'model' | 'modelId' | 'endpointId' | 'mode' | 'messages' | 'tokens' | 'ttlSeconds'
+>;
 
 /** Where storage charges go: the UsageWriter's enqueue (resolves once committed). */
 export type SettleStorage = (settlement: Settlement) => Promise<unknown>;
