@@ -10,9 +10,10 @@ import { useI18n } from '../../i18n/i18n.js';
 import type { MessageKey } from '../../i18n/dictionary.js';
 import { batchEndpoints, type BatchObject } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { AdminNote, DataTable, formatSeconds, Loading, PageTitle, Problem, useAction, useLoad } from './console-ui.js';
+import { AdminNote, DataTable, formatSeconds, Loading, PageTitle, Problem, useLoad } from './console-ui.js';
 import { useCursorList } from './cursor-list.js';
 import { downloadFile } from './file-download.js';
+import { useUploadForm } from './upload-form.js';
 
 const refreshMs = 2000;
 const running = new Set(['validating', 'in_progress', 'finalizing', 'cancelling']);
@@ -187,36 +188,20 @@ function BatchTable({ batches, withTenant = false, actions }: { batches: BatchOb
 function CreateBatchForm({ onCreated }: { onCreated: () => void }) {
   const { t } = useI18n();
   const { api } = useConsole();
-  const [file, setFile] = useState<File | null>(null);
   const [endpoint, setEndpoint] = useState<string>(batchEndpoints[0]);
-  const [created, setCreated] = useState<string | null>(null);
-  const [formKey, setFormKey] = useState(0);
-  const { working, error, run } = useAction();
+  const form = useUploadForm(async (file) => {
+    const input = await api.uploadFile(file, 'batch');
+    const batch = await api.createBatch({ input_file_id: input.id, endpoint, completion_window: '24h' });
+    return batch.id;
+  }, onCreated);
   return (
-    <form
-      key={formKey}
-      className="card console-form"
-      aria-label={t('console.batches.create')}
-      onSubmit={(event) => {
-        event.preventDefault();
-        if (!file) return;
-        setCreated(null);
-        void run(async () => {
-          const input = await api.uploadFile(file, 'batch');
-          const batch = await api.createBatch({ input_file_id: input.id, endpoint, completion_window: '24h' });
-          setCreated(batch.id);
-          setFile(null);
-          setFormKey((k) => k + 1);
-          onCreated();
-        });
-      }}
-    >
+    <form key={form.formKey} className="card console-form" aria-label={t('console.batches.create')} onSubmit={form.onSubmit}>
       <h2>{t('console.batches.create')}</h2>
       <p className="muted">{t('console.batches.createHint')}</p>
       <div className="form-grid">
         <label>
           {t('console.batches.input')}
-          <input name="batch-file" type="file" accept=".jsonl,application/jsonl,application/x-ndjson" required onChange={(event) => setFile(event.target.files?.[0] ?? null)} />
+          <input name="batch-file" type="file" accept=".jsonl,application/jsonl,application/x-ndjson" required onChange={form.onFileChange} />
         </label>
         <label>
           {t('console.batches.endpoint')}
@@ -229,13 +214,13 @@ function CreateBatchForm({ onCreated }: { onCreated: () => void }) {
           </select>
         </label>
       </div>
-      {error ? <Problem error={error} /> : null}
-      {created && (
+      {form.error ? <Problem error={form.error} /> : null}
+      {form.done && (
         <p role="status" className="ok-text" data-testid="batch-created">
-          {t('console.batches.createdOne', { id: created })}
+          {t('console.batches.createdOne', { id: form.done })}
         </p>
       )}
-      <button type="submit" disabled={working || !file}>
+      <button type="submit" disabled={!form.ready}>
         {t('console.batches.createButton')}
       </button>
     </form>

@@ -8,9 +8,10 @@ import { useState } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
 import type { FileObject } from './console-api.js';
 import { useConsole } from './console-session.js';
-import { AdminNote, DataTable, formatSeconds, PageTitle, Problem, useAction } from './console-ui.js';
+import { AdminNote, DataTable, formatSeconds, PageTitle, Problem } from './console-ui.js';
 import { useCursorList } from './cursor-list.js';
 import { downloadFile, formatBytes } from './file-download.js';
+import { useUploadForm } from './upload-form.js';
 
 export function FilesPage() {
   const { t } = useI18n();
@@ -102,47 +103,31 @@ function OwnFiles() {
 function UploadForm({ onUploaded }: { onUploaded: () => void }) {
   const { t } = useI18n();
   const { api } = useConsole();
-  const [file, setFile] = useState<File | null>(null);
-  const [done, setDone] = useState<{ name: string; id: string } | null>(null);
-  const [formKey, setFormKey] = useState(0);
-  const { working, error, run } = useAction();
+  const form = useUploadForm(async (file) => {
+    const uploaded = await api.uploadFile(file, 'batch');
+    return { name: uploaded.filename, id: uploaded.id };
+  }, onUploaded);
   return (
-    <form
-      key={formKey}
-      className="card console-form"
-      aria-label={t('console.files.upload')}
-      onSubmit={(event) => {
-        event.preventDefault();
-        if (!file) return;
-        setDone(null);
-        void run(async () => {
-          const uploaded = await api.uploadFile(file, 'batch');
-          setDone({ name: uploaded.filename, id: uploaded.id });
-          setFile(null);
-          setFormKey((k) => k + 1);
-          onUploaded();
-        });
-      }}
-    >
+    <form key={form.formKey} className="card console-form" aria-label={t('console.files.upload')} onSubmit={form.onSubmit}>
       <h2>{t('console.files.upload')}</h2>
       <p className="muted">{t('console.files.uploadHint')}</p>
       <div className="form-grid">
         <label>
           {t('console.files.file')}
-          <input name="upload-file" type="file" required onChange={(event) => setFile(event.target.files?.[0] ?? null)} />
+          <input name="upload-file" type="file" required onChange={form.onFileChange} />
         </label>
         <label>
           {t('console.files.purpose')}
           <input name="upload-purpose" value="batch" readOnly />
         </label>
       </div>
-      {error ? <Problem error={error} /> : null}
-      {done && (
+      {form.error ? <Problem error={form.error} /> : null}
+      {form.done && (
         <p role="status" className="ok-text" data-testid="file-uploaded">
-          {t('console.files.uploaded', done)}
+          {t('console.files.uploaded', form.done)}
         </p>
       )}
-      <button type="submit" disabled={working || !file}>
+      <button type="submit" disabled={!form.ready}>
         {t('console.files.uploadButton')}
       </button>
     </form>
