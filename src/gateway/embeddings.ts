@@ -4,7 +4,7 @@ import { parseRequest } from '../contracts/parse.js';
 import { embeddingRequestSchema } from '../contracts/completion-request.js';
 import type { EmbeddingList } from '../contracts/responses.js';
 import type { EmbeddingResult } from '../engines/engine.js';
-import { runCall } from './media-run.js';
+import { runCall } from './scheduled-call.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 /**

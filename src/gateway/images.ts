@@ -5,7 +5,7 @@ import { parseRequest } from '../contracts/parse.js';
 import { imageRequestSchema } from '../contracts/media-request.js';
 import type { ImagesResponse } from '../contracts/media-responses.js';
 import type { ImageRequest, ImageResult } from '../engines/engine.js';
-import { runMedia } from './media-run.js';
+import { runMedia } from './scheduled-call.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 const basePixels = 1024 * 1024;

@@ -3,7 +3,7 @@ import { SkylarkError } from '../core/errors.js';
 import { parseRequest } from '../contracts/parse.js';
 import { speechRequestSchema } from '../contracts/media-request.js';
 import type { SpeechRequest } from '../engines/engine.js';
-import { startMedia } from './media-run.js';
+import { startMedia } from './scheduled-call.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export interface SpeechAnswer {

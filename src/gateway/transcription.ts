@@ -6,7 +6,7 @@ import { parseRequest } from '../contracts/parse.js';
 import { transcriptionFieldsSchema } from '../contracts/media-request.js';
 import type { TranscriptionJson, TranscriptionVerboseJson } from '../contracts/media-responses.js';
 import type { TranscriptionRequest, TranscriptionResult } from '../engines/engine.js';
-import { runMedia } from './media-run.js';
+import { runMedia } from './scheduled-call.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 
 export interface AudioUpload {
