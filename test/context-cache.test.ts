@@ -5,7 +5,8 @@
  * what the catalog says (less than without it); storage is charged exactly for the time
  * held; session contexts grow by each turn; expiry after the TTL (lowered by config
  * `contexts.minTtlSeconds` for this test) and deletion free it; another tenant's id is a
- * 404 like a missing one; bad input answers 400 in OpenAI's error shape; the ledger verifies.
+ * 404 like a missing one; a chat refused for want of funds neither charges storage nor
+ * resets the TTL; bad input answers 400 in OpenAI's error shape; the ledger verifies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
@@ -36,10 +37,10 @@ describe.each(dialectNames)('context caching on %s', (dialect) => {
   let a: { tenantId: string; client: OpenAI };
   let b: { tenantId: string; client: OpenAI };
 
-  async function tenant(name: string) {
+  async function tenant(name: string, amount = '100') {
     const tenantId = (await call(sky, 'POST', '/admin/tenants', { body: { name } })).body.id as string;
     const key = (await call(sky, 'POST', `/admin/tenants/${tenantId}/keys`, { body: { name } })).body.key as string;
-    await call(sky, 'POST', `/admin/tenants/${tenantId}/topups`, { body: { amount: '100' } });
+    await call(sky, 'POST', `/admin/tenants/${tenantId}/topups`, { body: { amount } });
     return { tenantId, client: new OpenAI({ baseURL: sky.baseURL, apiKey: key, maxRetries: 0, timeout: 60_000 }) };
   }
 
@@ -195,6 +196,32 @@ describe.each(dialectNames)('context caching on %s', (dialect) => {
     expect((await storageRows(context.id)).reduce((sum, r) => sum + Number(r.cost_micros), 0)).toBe(storageCost(context.tokens, 1000));
     const listed = await a.client.get<{ data: { id: string }[] }>('/contexts');
     expect(listed.data.map((c) => c.id)).not.toContain(context.id);
+    expect(await new Ledger(db()).verify()).toEqual([]);
+  });
+
+  it('refuses a chat on a context for want of funds before using the context: no storage charged, the TTL not reset', async () => {
+    // 2,000 micros: enough to create a context of a few hundred tokens (a micro each), far from
+    // what a chat without max_tokens holds (the rest of the 4,096-token window at the output price: ~7,000).
+    const poor = await tenant('tenant without funds', '0.002');
+    const { context } = await create(poor.client, { model: 'skylark-tiny', mode: 'common_prefix', messages: [{ role: 'system', content: longSystem.slice(0, 400) }], ttl: 3600 });
+    expect(context.tokens).toBeGreaterThan(100);
+    expect(context.tokens).toBeLessThan(1000);
+    const before = await contextRow(context.id);
+    expect(await storageRows(context.id)).toEqual([]);
+    // Long enough that a use would charge a span (≥ 100 tokens × 100 ms ≥ 10 micros) and move the TTL.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const messages = [{ role: 'user', content: 'Count: 7' }];
+    for (const [path, body] of [
+      ['/v1/chat/completions', { model: 'skylark-tiny', context_id: context.id, messages }],
+      ['/v1/context/chat/completions', { context_id: context.id, messages }],
+    ] as const) {
+      const refused = await call(sky, 'POST', path, { key: poor.client.apiKey, body });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(402);
+      expect(refused.body.error).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
+    }
+    expect(await contextRow(context.id)).toEqual(before);
+    expect(await storageRows(context.id)).toEqual([]);
     expect(await new Ledger(db()).verify()).toEqual([]);
   });
 

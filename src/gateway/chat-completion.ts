@@ -54,7 +54,12 @@ export async function createChatCompletion(
   };
   const started = await startChat(
     deps, context, target, generation, 'chat.completions', (served) => (identity.model = served.id),
-    prefix === undefined ? {} : { adjustUsage: (usage) => cachedPrefixUsage(usage, prefix.tokens) },
+    prefix === undefined
+      ? {}
+      : {
+          adjustUsage: (usage) => cachedPrefixUsage(usage, prefix.tokens),
+          ...(prefix.onHeld === undefined ? {} : { afterHold: prefix.onHeld.bind(prefix) }),
+        },
   );
   const parts = prefix?.onAnswer === undefined ? started.parts : withAnswer(started.parts, prefix.onAnswer.bind(prefix));
   const { id, created } = identity;

@@ -21,6 +21,7 @@ import type { JsonObject, StoredContext, StoredContexts } from '../contexts/stor
 import type { ChatGeneration, Engine, GenerationPart } from '../engines/engine.js';
 import type { Principal } from '../tenancy/access.js';
 import { createChatCompletion, type ChatCompletionResult } from './chat-completion.js';
+import type { ContextPrefix } from './context-prefix.js';
 import { toEngineMessages } from './chat-messages.js';
 import { QueueNotice } from './queue-notice.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
@@ -131,24 +132,28 @@ export async function contextChatCompletion(deps: GatewayDeps, body: unknown, co
     throw new SkylarkError('invalid_request', `The context '${id}' was created for the model '${stored.model}', not '${String(model)}'.`, { param: 'model' });
   }
   const { messages } = parseRequest(newTurn, { messages: rest.messages });
-  // A use: the span held so far is charged and the TTL starts again from now.
-  const used = await contexts.store.use(stored);
-  if (used === undefined) throw expired(id);
-  const onAnswer =
-    used.mode !== 'session'
-      ? undefined
-      : async (answer: { text: string; toolCalls: { id: string; name: string; arguments: string }[]; usage: Usage }) => {
-          const reply: JsonObject = { role: 'assistant', content: answer.text };
-          if (answer.toolCalls.length > 0) {
-            reply.tool_calls = answer.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
-          }
-          const grown = [...used.messages, ...(messages as JsonObject[]), reply];
-          await contexts.store.use(used, { messages: grown, tokens: answer.usage.promptTokens + answer.usage.completionTokens });
-        };
-  return createChatCompletion(deps, { ...rest, model, messages: [...used.messages, ...messages] }, context, {
-    tokens: used.tokens,
-    ...(onAnswer === undefined ? {} : { onAnswer }),
-  });
+  // The use (the span held so far charged, the TTL started again from now) waits for the
+  // request's hold: one refused for funds or by a rate limit leaves the context as it was.
+  let used = stored;
+  const prefix: ContextPrefix = {
+    tokens: stored.tokens,
+    onHeld: async () => {
+      const fresh = await contexts.store.use(stored);
+      if (fresh === undefined) throw expired(id);
+      used = fresh;
+    },
+  };
+  if (stored.mode === 'session') {
+    prefix.onAnswer = async (answer) => {
+      const reply: JsonObject = { role: 'assistant', content: answer.text };
+      if (answer.toolCalls.length > 0) {
+        reply.tool_calls = answer.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+      }
+      const grown = [...stored.messages, ...(messages as JsonObject[]), reply];
+      await contexts.store.use(used, { messages: grown, tokens: answer.usage.promptTokens + answer.usage.completionTokens });
+    };
+  }
+  return createChatCompletion(deps, { ...rest, model, messages: [...stored.messages, ...messages] }, context, prefix);
 }
 
 /** `/v1/chat/completions`: with `context_id`, a chat on that context; else the plain use case. */

@@ -12,6 +12,11 @@ import { QueueNotice, type StreamPart } from './queue-notice.js';
 export interface ContextPrefix {
   /** Tokens of the cached prefix (the context's messages, as counted at creation or after the last turn). */
   tokens: number;
+  /**
+   * Called once the request's funds are held, before it is scheduled: the context's use
+   * (storage charged, TTL reset), which a request refused for funds must not make.
+   */
+  onHeld?(): Promise<void>;
   /** Session mode: called with a finished turn's answer before its terminal part goes out. */
   onAnswer?(answer: { text: string; toolCalls: ToolCall[]; usage: Usage }): Promise<void>;
 }

@@ -271,6 +271,12 @@ export interface ChatStartOptions {
   adjustUsage?: (usage: Usage) => Usage;
   /** The work on the replica granted, instead of `engine.chat` (a context's prefill, context-cache.ts). */
   run?: (engine: Engine, generation: ChatGeneration) => AsyncIterable<GenerationPart>;
+  /**
+   * Runs once the request is admitted and its funds held, before it is scheduled (a cached
+   * context's use: what a request refused for funds or by a rate limit must not do). If it
+   * throws, the hold goes back and the request fails with its error.
+   */
+  afterHold?: () => Promise<void>;
 }
 
 /**
@@ -287,8 +293,16 @@ export async function startChat(
   onGrant?: (served: ModelEntry) => void,
   options: ChatStartOptions = {},
 ): Promise<{ hold: PaidHold; parts: AsyncIterable<ScheduledPart> }> {
-  const { adjustUsage, run = (engine, request) => engine.chat(request) } = options;
+  const { adjustUsage, run = (engine, request) => engine.chat(request), afterHold } = options;
   const hold = await holdForRequest(deps, context, target, generation.messages.map((message) => message.content), generation.maxTokens);
+  if (afterHold !== undefined) {
+    try {
+      await afterHold();
+    } catch (error) {
+      await hold.release();
+      throw error;
+    }
+  }
   const parts = await startScheduledGeneration(
     deps,
     context,
