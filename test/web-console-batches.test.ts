@@ -6,20 +6,18 @@
  * another tenant's console sees none of it; the admin key sees every tenant's batches.
  * The prices page shows the media rates too.
  */
-import { readFile, rm } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/billing/ledger.js';
-import { axeFindings, launchChromium } from './support/browser.js';
-import { startTestPlatform, testAdminKey, type TestPlatform } from './support/platform.js';
+import { axeFindings } from './support/browser.js';
+import { testAdminKey, type TestPlatform } from './support/platform.js';
 import { tenantWithKey } from './support/tenants.js';
-import { buildWebApp } from './support/web-build.js';
-import { poll, shot } from './web/e2e-page.js';
+import { consoleNav as nav, consolePage, openConsole, poll, shot, startWebPlatform } from './web/e2e-page.js';
 
 let sky: TestPlatform;
-let webRoot: string;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+let close: (() => Promise<void>) | undefined;
 const pageErrors: string[] = [];
 let alice: { key: string; tenant: string };
 let bob: { key: string; tenant: string };
@@ -41,20 +39,11 @@ const jsonl = (model: string, ids: string[]) =>
     .join('\n') + '\n';
 
 async function consoleFor(key: string): Promise<Page> {
-  // bypassCSP only so axe-core can be injected; the console itself never needs it.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', acceptDownloads: true, bypassCSP: true });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(`${sky.url}/console`);
-  await page.getByLabel(/^API key/).fill(key);
-  await page.getByRole('button', { name: 'Open the console' }).click();
-  await page.getByRole('heading', { name: 'Usage and cost' }).waitFor();
+  const page = await consolePage(browser, pageErrors, { viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  await openConsole(page, sky.url, key);
   return page;
 }
 
-const nav = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
 const batchRow = (page: Page, id: string) => page.getByTestId('batches').locator(`tr[data-batch-id="${id}"]`);
 
 async function createBatch(page: Page, model: string, ids: string[], name: string): Promise<string> {
@@ -71,36 +60,30 @@ async function api(key: string, path: string, init: RequestInit = {}) {
 }
 
 beforeAll(async () => {
-  webRoot = buildWebApp();
-  sky = await startTestPlatform(
-    {
-      engines: {
-        fast: { kind: 'sim', slots: 4, answerTokens: 8, timeScale: 0.05 },
-        // One slot and long answers in real time: its batch is still running when cancelled.
-        slow: { kind: 'sim', slots: 1, answerTokens: 4000 },
-      },
-      models: [
-        { id: 'sim-fast', engine: 'fast', capabilities: ['chat'] },
-        { id: 'sim-slow', engine: 'slow', capabilities: ['chat'] },
-      ],
-      batches: { pollMs: 100 },
+  const started = await startWebPlatform({
+    engines: {
+      fast: { kind: 'sim', slots: 4, answerTokens: 8, timeScale: 0.05 },
+      // One slot and long answers in real time: its batch is still running when cancelled.
+      slow: { kind: 'sim', slots: 1, answerTokens: 4000 },
     },
-    { env: { SKYLARK_WEB_ROOT: webRoot } },
-  );
+    models: [
+      { id: 'sim-fast', engine: 'fast', capabilities: ['chat'] },
+      { id: 'sim-slow', engine: 'slow', capabilities: ['chat'] },
+    ],
+    batches: { pollMs: 100 },
+  });
+  ({ sky, browser, close } = started);
   const db = sky.platform.store.db;
   const a = await tenantWithKey(db, { rpm: 10_000, tpm: 10_000_000 });
   const b = await tenantWithKey(db, { rpm: 10_000, tpm: 10_000_000 });
   await new Ledger(db).topUp(a.tenant.id, 100_000_000, 'console-batches-test');
   alice = { key: a.key, tenant: a.tenant.id };
   bob = { key: b.key, tenant: b.tenant.id };
-  browser = await launchChromium();
   alicePage = await consoleFor(alice.key);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await sky?.close();
-  if (webRoot) await rm(webRoot, { recursive: true, force: true });
+  await close?.();
 });
 
 describe("a tenant's Batches and Files pages", () => {

@@ -3,34 +3,25 @@
  * model: a context made over the API shows with its model, mode and tokens; Delete frees
  * it (the API then answers 404); axe-core finds nothing serious.
  */
-import { rmSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { axeFindings, launchChromium } from './support/browser.js';
-import { startTestPlatform, testAdminKey, tinyModelConfig, type TestPlatform } from './support/platform.js';
-import { buildWebApp } from './support/web-build.js';
-import { poll, shot } from './web/e2e-page.js';
+import { axeFindings } from './support/browser.js';
+import { testAdminKey, tinyModelConfig, type TestPlatform } from './support/platform.js';
+import { consoleNav, consolePage, openConsole, poll, shot, startWebPlatform } from './web/e2e-page.js';
 
 let sky: TestPlatform;
-let webRoot: string;
-let browser: Browser;
+let close: (() => Promise<void>) | undefined;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  webRoot = buildWebApp();
-  sky = await startTestPlatform(tinyModelConfig({ parallel: 2, contextSize: 2048 }), { env: { SKYLARK_WEB_ROOT: webRoot } });
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', bypassCSP: true });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('dialog', (dialog) => void dialog.accept());
+  const started = await startWebPlatform(tinyModelConfig({ parallel: 2, contextSize: 2048 }));
+  ({ sky, close } = started);
+  page = await consolePage(started.browser, pageErrors);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await sky?.close();
-  if (webRoot) rmSync(webRoot, { recursive: true, force: true });
+  await close?.();
 });
 
 it('lists cached contexts and deletes one', async () => {
@@ -41,11 +32,8 @@ it('lists cached contexts and deletes one', async () => {
   const created = (await made.json()) as { id: string; tokens: number };
   expect(made.status).toBe(200);
 
-  await page.goto(`${sky.url}/console`);
-  await page.getByLabel(/^API key/).fill(testAdminKey);
-  await page.getByRole('button', { name: 'Open the console' }).click();
-  await page.getByRole('heading', { name: 'Usage and cost' }).waitFor();
-  await page.getByRole('navigation').getByRole('link', { name: 'Cached contexts', exact: true }).click();
+  await openConsole(page, sky.url, testAdminKey);
+  await consoleNav(page, 'Cached contexts');
   await page.getByRole('heading', { name: 'Cached contexts' }).waitFor();
 
   const row = page.getByTestId('contexts').locator(`tr[data-context-id="${created.id}"]`);
