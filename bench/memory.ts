@@ -5,6 +5,8 @@
  * probed (bench/memory/probe.ts) idle, after JSON and after streaming at 50 connections;
  * each line is process.memoryUsage() in MB, V8's new/old/code space sizes and VmRSS/VmHWM.
  * --snapshot writes a heap snapshot at each point (open them in Chrome's DevTools).
+ * --tenant sends the load with a funded tenant's key (the paid path: holds, settlement rows)
+ * instead of the admin key.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { jsonLoad, type LoadTarget } from './lib/json-load.js';
 import { streamLoad } from './lib/stream-load.js';
 import { cpuTimeMs, pinnableCores, pinSelf, sleep, spawnNode, waitForLine } from './lib/processes.js';
 import { startSkylark } from './lib/skylark-gateway.js';
+import { benchTenantKey } from './gateway-billing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -29,6 +32,7 @@ const variants = values('--variant').map((spec) => {
 });
 if (variants.length === 0) variants.push({ name: 'default', nodeArgs: [], env: {} });
 const snapshot = args.includes('--snapshot');
+const asTenant = args.includes('--tenant');
 
 // The gateway alone on core 0; the upstream and the load generator share the rest.
 if (pinnableCores > 1) pinSelf(1);
@@ -49,6 +53,7 @@ try {
       core: 0,
       env: { SKYLARK_PROBE_OUT: out, ...(snapshot ? { SKYLARK_PROBE_SNAPSHOT: '1' } : {}), ...variant.env },
     });
+    const key = asTenant ? await benchTenantKey(gateway.dataDir) : adminKey;
     const probe = async (label: string) => {
       const before = readLines(out).length;
       process.kill(gateway.proc.pid, 'SIGUSR2');
@@ -62,7 +67,7 @@ try {
     const target = (stream: boolean): LoadTarget => ({
       origin: gateway.origin,
       path: '/v1/chat/completions',
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16 }),
     });
     await sleep(1000);
