@@ -3,7 +3,8 @@
  * with `sim` replicas (a fast one, and a one-slot slow one whose batch is still running
  * when it is cancelled): a tenant uploads a .jsonl in the page, creates a batch, watches
  * it complete, downloads its output, cancels another batch, uploads and deletes a file;
- * another tenant's console sees none of it; the admin key sees every tenant's batches.
+ * another tenant's console sees none of it; the admin key sees every tenant's batches and
+ * cancels another tenant's running one.
  * The prices page shows the media rates too.
  */
 import { readFile } from 'node:fs/promises';
@@ -197,7 +198,7 @@ describe('the admin key', () => {
     expect(await row.textContent()).toContain(alice.tenant);
     expect(await row.getByTestId('batch-counts').textContent()).toBe('3 of 3 done · 0 failed');
     expect(await batchRow(page, cancelledBatch).getAttribute('data-status')).toBe('cancelled');
-    // Progress only: no downloads or cancels with another tenant's files.
+    // No downloads of another tenant's files; a finished batch has nothing to cancel.
     expect(await row.getByRole('button').count()).toBe(0);
     await nav(page, 'Files');
     await page.getByTestId('admin-note').waitFor();
@@ -208,6 +209,36 @@ describe('the admin key', () => {
     const bad = await api(testAdminKey, '/admin/batches?status=nonsense');
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.param).toBe('status');
+  });
+
+  it("cancels another tenant's running batch from the console", { timeout: 60_000 }, async () => {
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([jsonl('sim-slow', ['r1', 'r2'])], { type: 'application/jsonl' }), 'runaway.jsonl');
+    const file = await (await api(alice.key, '/v1/files', { method: 'POST', body: form })).json();
+    const created = await api(alice.key, '/v1/batches', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    });
+    const runaway = (await created.json()).id as string;
+    // A tenant key cannot use the operator's route, not even on its own batch.
+    const refused = await api(alice.key, `/admin/batches/${runaway}/cancel`, { method: 'POST' });
+    expect(refused.status).toBe(403);
+
+    const page = await consoleFor(testAdminKey);
+    await nav(page, 'Batches');
+    const row = batchRow(page, runaway);
+    await poll(() => row.getAttribute('data-status')).toMatch(/^(validating|in_progress)$/);
+    const dialogs: string[] = [];
+    page.once('dialog', (dialog) => dialogs.push(dialog.message()));
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await poll(() => row.getAttribute('data-status')).toBe('cancelled');
+    expect(dialogs).toEqual([`Cancel batch ${runaway}? Lines already finished stay in its output.`]);
+    expect(await row.getByRole('button').count()).toBe(0);
+    const seen = await (await api(alice.key, `/v1/batches/${runaway}`)).json();
+    expect(seen.status).toBe('cancelled');
+    expect((await api(testAdminKey, '/admin/batches/batch_nope/cancel', { method: 'POST' })).status).toBe(404);
   });
 
   it('shows media prices on the prices page', { timeout: 60_000 }, async () => {

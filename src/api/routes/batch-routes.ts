@@ -111,4 +111,10 @@ export function registerBatchRoutes(app: FastifyInstance, api: BatchApi): void {
     documented({ summary: "Every tenant's batches (or one tenant's), newest first, with progress", tags: batchTags, query: listAllBatchesQuery, errors: [403] }),
     (request) => batches.listForOperator(request.query),
   );
+  // The operator may stop any tenant's batch (a runaway one); its output stays the tenant's.
+  app.post(
+    '/admin/batches/:id/cancel',
+    documented({ summary: "Cancel any tenant's batch, as the tenant's own cancel does", tags: batchTags, params: { id: 'A batch id (`batch_…`) of any tenant' }, errors: [403, 404] }),
+    (request) => batches.cancel(null, idOf(request)),
+  );
 }

@@ -2,8 +2,9 @@
  * Batches (OpenAI's Batch API) of the key's tenant: upload a .jsonl and create a batch,
  * watch each batch's progress (refreshed every 2 s while any is still running), download
  * its output and error files, cancel a running one. The admin key sees every tenant's
- * batches and their progress through /admin/batches; a tenant's batches are created,
- * cancelled and read with that tenant's own key, as over the API.
+ * batches and their progress through /admin/batches and may cancel a running one (a runaway
+ * batch is the operator's problem too); a tenant's batches are created and their files read
+ * with that tenant's own key, as over the API.
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import { useI18n } from '../../i18n/i18n.js';
@@ -44,16 +45,7 @@ function OwnBatches() {
     return () => clearInterval(timer);
   }, [active, list.refresh]);
 
-  const cancel = async (batch: BatchObject) => {
-    if (!window.confirm(t('console.batches.confirmCancel', { id: batch.id }))) return;
-    try {
-      await api.cancelBatch(batch.id);
-      setError(null);
-      await list.refresh();
-    } catch (failure) {
-      setError(failure);
-    }
-  };
+  const cancel = useCancel((id) => api.cancelBatch(id), list.refresh, setError);
   const download = (fileId: string, kind: 'output' | 'errors', batch: BatchObject) =>
     downloadFile(api, fileId, `${batch.id}_${kind}.jsonl`).then(() => setError(null), setError);
 
@@ -94,11 +86,7 @@ function OwnBatches() {
                     {t('console.batches.errors')}
                   </button>
                 )}
-                {cancellable.has(batch.status) && (
-                  <button type="button" className="small danger" onClick={() => void cancel(batch)}>
-                    {t('console.batches.cancel')}
-                  </button>
-                )}
+                <CancelButton batch={batch} cancel={cancel} />
               </div>
             )}
           />
@@ -122,6 +110,8 @@ function AllTenantsBatches() {
   const batches = useLoad(() => api.adminBatches(onlyInView ? tenantId : undefined), [api, onlyInView, tenantId], active ? refreshMs : undefined);
   const anyRunning = batches.data?.some((batch) => running.has(batch.status)) ?? false;
   useEffect(() => setActive(anyRunning), [anyRunning]);
+  const [error, setError] = useState<unknown>(null);
+  const cancel = useCancel((id) => api.adminCancelBatch(id), batches.reload, setError);
   return (
     <>
       <AdminNote>{t('console.batches.adminNote')}</AdminNote>
@@ -133,11 +123,41 @@ function AllTenantsBatches() {
             {t('console.batches.onlyInView')}
           </label>
         </div>
+        {error ? <Problem error={error} /> : null}
         <Loading state={batches}>
-          {batches.data?.length === 0 ? <p className="muted">{t('console.batches.none')}</p> : <BatchTable batches={batches.data ?? []} withTenant />}
+          {batches.data?.length === 0 ? (
+            <p className="muted">{t('console.batches.none')}</p>
+          ) : (
+            <BatchTable batches={batches.data ?? []} withTenant actions={(batch) => <CancelButton batch={batch} cancel={cancel} />} />
+          )}
         </Loading>
       </section>
     </>
+  );
+}
+
+/** Asks first, then cancels through `request` (the tenant's or the operator's route). */
+function useCancel(request: (id: string) => Promise<unknown>, refresh: () => Promise<unknown> | void, setError: (error: unknown) => void) {
+  const { t } = useI18n();
+  return async (batch: BatchObject) => {
+    if (!window.confirm(t('console.batches.confirmCancel', { id: batch.id }))) return;
+    try {
+      await request(batch.id);
+      setError(null);
+      await refresh();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+}
+
+function CancelButton({ batch, cancel }: { batch: BatchObject; cancel: (batch: BatchObject) => Promise<void> }) {
+  const { t } = useI18n();
+  if (!cancellable.has(batch.status)) return null;
+  return (
+    <button type="button" className="small danger" onClick={() => void cancel(batch)}>
+      {t('console.batches.cancel')}
+    </button>
   );
 }
 

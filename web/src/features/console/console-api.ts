@@ -203,6 +203,7 @@ export class ConsoleApi {
   createBatch = (body: { input_file_id: string; endpoint: string; completion_window: '24h' }) => this.call<BatchObject>('POST', '/v1/batches', body);
   cancelBatch = (id: string) => this.call<BatchObject>('POST', `/v1/batches/${enc(id)}/cancel`);
   /** Every tenant's batches, or one tenant's (admin key). */
+  adminCancelBatch = (id: string) => this.call<BatchObject>('POST', `/admin/batches/${enc(id)}/cancel`);
   adminBatches = (tenantId?: string) => this.call<List<BatchObject>>('GET', `/admin/batches${query({ tenant_id: tenantId, limit: '100' })}`).then((r) => r.data);
 
   /** A request whose body or answer is not JSON (an upload, a file's bytes). */
