@@ -4,7 +4,8 @@
  * context created once makes later requests report it as `cached_tokens` and cost exactly
  * what the catalog says (less than without it); storage is charged exactly for the time
  * held; session contexts grow by each turn; expiry after the TTL (lowered by config
- * `contexts.minTtlSeconds` for this test) and deletion free it; another tenant's id is a
+ * `contexts.minTtlSeconds` for this test) and deletion free it; Ark's truncation strategies
+ * forget the oldest whole turns; another tenant's id is a
  * 404 like a missing one; a chat refused for want of funds neither charges storage nor
  * resets the TTL; bad input answers 400 in OpenAI's error shape; the ledger verifies.
  */
@@ -30,7 +31,7 @@ const storageCost = (tokens: number, heldMs: number) => Math.floor((tokens * hel
 /** About 2,000 tokens of instructions: the prefix every request shares. */
 const longSystem = Array.from({ length: 29 }, (_, i) => `Rule ${i}: answer with digits only, and count on from the number given.`).join(' ');
 
-type Created = { id: string; tokens: number; mode: string; ttl: number; usage: { prompt_tokens: number; prompt_tokens_details: { cached_tokens: number } } };
+type Created = { id: string; tokens: number; mode: string; ttl: number; truncation_strategy: unknown; usage: { prompt_tokens: number; prompt_tokens_details: { cached_tokens: number } } };
 
 describe.each(dialectNames)('context caching on %s', (dialect) => {
   let sky: TestPlatform;
@@ -174,6 +175,66 @@ describe.each(dialectNames)('context caching on %s', (dialect) => {
     expect((await a.client.get<{ message_count: number }>(`/contexts/${context.id}`)).message_count).toBe(5);
   });
 
+  it("forgets the oldest whole turns by Ark's truncation strategies, never the creation's messages", async () => {
+    type Turn = { messages: number; tokens: number };
+    const turnsOf = async (id: string) => {
+      const row = await contextRow(id);
+      return { turns: JSON.parse(row.turns) as Turn[], messages: JSON.parse(row.messages) as { role: string; content: string }[], tokens: Number(row.tokens) };
+    };
+    const say = (id: string, n: number) =>
+      a.client.post<OpenAI.Chat.Completions.ChatCompletion>('/context/chat/completions', {
+        body: { context_id: id, messages: [{ role: 'user', content: `Count: ${n}` }], max_tokens: 4, temperature: 0 },
+      });
+    const system = { role: 'system', content: 'Count on.' };
+
+    const { context: last } = await create(a.client, {
+      model: 'skylark-tiny',
+      messages: [system],
+      truncation_strategy: { type: 'last_history_tokens', last_history_tokens: 40 },
+    });
+    expect(last).toMatchObject({ truncation_strategy: { type: 'last_history_tokens', last_history_tokens: 40 } });
+    let prefix = last.tokens;
+    for (const n of [1, 2, 3, 4, 5]) {
+      const answer = await say(last.id, n);
+      // Each request is sent on the context as it was left: its whole stored prefix is cached input.
+      expect(answer.usage!.prompt_tokens_details!.cached_tokens).toBe(prefix);
+      const { turns, messages, tokens } = await turnsOf(last.id);
+      expect(turns.reduce((sum, turn) => sum + turn.tokens, 0)).toBeLessThanOrEqual(40);
+      expect(messages[0]).toEqual(system);
+      expect(messages.length).toBe(1 + turns.reduce((sum, turn) => sum + turn.messages, 0));
+      // The newest turn is kept; what is kept is the newest turns, in order.
+      const users = messages.filter((m) => m.role === 'user').map((m) => m.content);
+      expect(users).toEqual(Array.from({ length: turns.length }, (_, i) => `Count: ${n - turns.length + 1 + i}`));
+      expect(tokens).toBe(last.tokens + turns.reduce((sum, turn) => sum + turn.tokens, 0));
+      prefix = tokens;
+    }
+    const kept = (await turnsOf(last.id)).turns.length;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    expect(kept).toBeLessThan(5);
+    expect((await a.client.get<{ message_count: number }>(`/contexts/${last.id}`)).message_count).toBe(1 + 2 * kept);
+
+    const { context: rolling } = await create(a.client, {
+      model: 'skylark-tiny',
+      messages: [system],
+      truncation_strategy: { type: 'rolling_tokens', max_window_tokens: last.tokens + 50, rolling_window_tokens: 20 },
+    });
+    expect(rolling.truncation_strategy).toEqual({ type: 'rolling_tokens', rolling_tokens: true, max_window_tokens: last.tokens + 50, rolling_window_tokens: 20 });
+    let rolled = false;
+    for (const n of [1, 2, 3, 4, 5, 6]) {
+      const before = await turnsOf(rolling.id);
+      await say(rolling.id, n);
+      const after = await turnsOf(rolling.id);
+      expect(after.tokens).toBeLessThanOrEqual(last.tokens + 50);
+      expect(after.messages[0]).toEqual(system);
+      if (after.turns.length <= before.turns.length) {
+        rolled = true;
+        const gone = before.tokens + after.turns.at(-1)!.tokens - after.tokens;
+        expect(gone).toBeGreaterThanOrEqual(20);
+      }
+    }
+    expect(rolled).toBe(true);
+  });
+
   it('expires after its TTL: 404 "context expired", storage charged up to the expiry only', async () => {
     const { context } = await create(a.client, { model: 'skylark-tiny', mode: 'common_prefix', messages: [{ role: 'system', content: longSystem }], ttl: 1 });
     const { expires_at: expiresAt } = await contextRow(context.id);
@@ -268,7 +329,11 @@ describe.each(dialectNames)('context caching on %s', (dialect) => {
     await bad('/v1/context/create', { model: 'skylark-tiny', messages, ttl: 0 }, 400, 'ttl');
     await bad('/v1/context/create', { model: 'skylark-tiny', messages, mode: 'forever' }, 400, 'mode');
     await bad('/v1/context/create', { model: 'skylark-tiny' }, 400, 'messages');
-    await bad('/v1/context/create', { model: 'skylark-tiny', messages, truncation_strategy: { type: 'rolling_tokens' } }, 400, 'truncation_strategy');
+    await bad('/v1/context/create', { model: 'skylark-tiny', messages, truncation_strategy: { type: 'summarize' } }, 400, 'truncation_strategy.type');
+    const rollTooBig = { type: 'rolling_tokens', max_window_tokens: 100, rolling_window_tokens: 200 };
+    await bad('/v1/context/create', { model: 'skylark-tiny', messages, truncation_strategy: rollTooBig }, 400, 'truncation_strategy');
+    const strategy = { type: 'last_history_tokens', last_history_tokens: 100 };
+    await bad('/v1/context/create', { model: 'skylark-tiny', messages, mode: 'common_prefix', truncation_strategy: strategy }, 400, 'truncation_strategy');
     expect((await bad('/v1/context/create', { model: 'no-such-model', messages }, 404, 'model')).code).toBe('model_not_found');
     await bad('/v1/context/chat/completions', { messages }, 400, 'context_id');
     const { context } = await create(a.client, { model: 'skylark-tiny', messages, ttl: 3600 });

@@ -19,6 +19,7 @@ import type { PriceCatalog } from '../billing/price-catalog.js';
 import { storageChargeMicros } from '../billing/pricing.js';
 import type { Settlement } from '../billing/settlement.js';
 import type { ContextMode, ContextsTable, ContextStatus, Database } from '../store/schema.js';
+import type { ContextTurn, TruncationStrategy } from './truncation.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -34,6 +35,10 @@ export interface StoredContext {
   /** OpenAI-shaped chat messages, oldest first. */
   messages: JsonObject[];
   tokens: number;
+  /** Session mode: how the history is kept short (null: it grows). */
+  truncation: TruncationStrategy | null;
+  /** The turns after the creation's messages, oldest first (the last `Σ messages` messages). */
+  turns: ContextTurn[];
   ttlSeconds: number;
   /** Epoch ms. */
   createdAt: number;
@@ -49,7 +54,7 @@ export interface StoredContext {
 /** What a creation supplies; the rest (id, status, times, storage accounting) the store sets. */
 export type NewContext = Pick<
   StoredContext,
-  'tenantId' | 'apiKeyId' | 'model' | 'modelId' | 'endpointId' | 'mode' | 'messages' | 'tokens' | 'ttlSeconds'
+  'tenantId' | 'apiKeyId' | 'model' | 'modelId' | 'endpointId' | 'mode' | 'messages' | 'tokens' | 'ttlSeconds' | 'truncation'
 >;
 
 /** Where storage charges go: the UsageWriter's enqueue (resolves once committed). */
@@ -92,6 +97,8 @@ export class StoredContexts {
       storage_remainder: 0,
       storage_charged_micros: 0,
       storage_seq: 0,
+      truncation: input.truncation === null ? null : JSON.stringify(input.truncation),
+      turns: '[]',
     };
     await this.db.insertInto('contexts').values(row).execute();
     return fromRow(row);
@@ -153,13 +160,14 @@ export class StoredContexts {
    * the grown conversation in place. Returns the context as it now is, or undefined when it
    * was freed meanwhile.
    */
-  use(context: StoredContext, change: { messages?: JsonObject[]; tokens?: number } = {}): Promise<StoredContext | undefined> {
+  use(context: StoredContext, change: { messages?: JsonObject[]; tokens?: number; turns?: ContextTurn[] } = {}): Promise<StoredContext | undefined> {
     const now = this.now();
     return this.accrue(context, now, (fresh) => fresh.expiresAt <= now ? undefined : ({
       last_used_at: now,
       expires_at: now + fresh.ttlSeconds * 1000,
       ...(change.messages === undefined ? {} : { messages: JSON.stringify(change.messages) }),
       ...(change.tokens === undefined ? {} : { tokens: change.tokens }),
+      ...(change.turns === undefined ? {} : { turns: JSON.stringify(change.turns) }),
     }));
   }
 
@@ -170,6 +178,7 @@ export class StoredContexts {
       status: fresh.expiresAt <= end ? 'expired' : status,
       freed_at: end,
       messages: '[]',
+      turns: '[]',
     }));
     return freed ?? (await this.reread(context))!;
   }
@@ -260,6 +269,8 @@ function fromRow(row: Selectable<ContextsTable>): StoredContext {
     status: row.status,
     messages: JSON.parse(row.messages) as JsonObject[],
     tokens: Number(row.tokens),
+    truncation: row.truncation === null ? null : (JSON.parse(row.truncation) as TruncationStrategy),
+    turns: JSON.parse(row.turns) as ContextTurn[],
     ttlSeconds: Number(row.ttl_s),
     createdAt: Number(row.created_at),
     lastUsedAt: Number(row.last_used_at),

@@ -10,6 +10,22 @@ import { chatMessageSchema } from './chat-request.js';
 export const maxContextTtlSeconds = 604_800;
 export const defaultContextTtlSeconds = 86_400;
 
+const positiveTokens = z.int().min(1).max(10_000_000);
+
+/** Ark's strategies; fields left out are filled by the use case (defaults in src/contexts/truncation.ts). */
+const truncationStrategyRequest = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('last_history_tokens'),
+    last_history_tokens: positiveTokens.optional().meta({ description: 'Keep only the newest turns whose tokens add up to at most this (default 4096).' }),
+  }),
+  z.strictObject({
+    type: z.literal('rolling_tokens'),
+    rolling_tokens: z.boolean().default(true).meta({ description: 'false: the history is never dropped.' }),
+    max_window_tokens: positiveTokens.optional().meta({ description: "Once the context passes this many tokens, the oldest turns go (default: the model's context window)." }),
+    rolling_window_tokens: positiveTokens.optional().meta({ description: 'At least this many tokens go at a time (default: a quarter of max_window_tokens).' }),
+  }),
+]);
+
 export const createContextRequestSchema = z.object({
   model: z.string().min(1).meta({ description: 'A model id or an `ep-…` endpoint.' }),
   mode: z.enum(['session', 'common_prefix']).default('session').meta({
@@ -19,7 +35,10 @@ export const createContextRequestSchema = z.object({
   ttl: z.int().min(1).max(maxContextTtlSeconds).default(defaultContextTtlSeconds).meta({
     description: 'Seconds the context is kept after its last use (3600..604800; reset on every use).',
   }),
-  truncation_strategy: z.null().optional().meta({ description: 'Ark\'s truncation strategies are not supported; omit or null.' }),
+  truncation_strategy: truncationStrategyRequest.nullish().meta({
+    description:
+      'Session mode only: how the history is kept short. The messages the context is created with are always kept; turns (the new messages and their answer) go whole, oldest first.',
+  }),
 });
 
 export type CreateContextRequest = z.infer<typeof createContextRequestSchema>;
@@ -43,7 +62,12 @@ export const contextObject = z.object({
   model: z.string(),
   mode: z.enum(['session', 'common_prefix']),
   ttl: z.int(),
-  truncation_strategy: z.null(),
+  truncation_strategy: z
+    .union([
+      z.object({ type: z.literal('last_history_tokens'), last_history_tokens: z.int() }),
+      z.object({ type: z.literal('rolling_tokens'), rolling_tokens: z.boolean(), max_window_tokens: z.int(), rolling_window_tokens: z.int() }),
+    ])
+    .nullable(),
   status: z.enum(['active', 'expired', 'deleted']),
   tokens: z.int().meta({ description: 'Tokens of the cached prefix: billed as cached input on every use.' }),
   message_count: z.int().meta({ description: 'Messages in the context.' }),

@@ -16,8 +16,15 @@ import { estimateTokens } from '../core/tokens.js';
 import type { Usage } from '../core/usage.js';
 import { parseRequest } from '../contracts/parse.js';
 import { chatMessageSchema } from '../contracts/chat-request.js';
-import { createContextRequestSchema, listContextsQuery, maxContextTtlSeconds, type ContextObject } from '../contracts/context-request.js';
+import {
+  createContextRequestSchema,
+  listContextsQuery,
+  maxContextTtlSeconds,
+  type ContextObject,
+  type CreateContextRequest,
+} from '../contracts/context-request.js';
 import type { JsonObject, StoredContext, StoredContexts } from '../contexts/stored-contexts.js';
+import { defaultLastHistoryTokens, defaultRollingShare, turnsToDrop, type ContextTurn, type TruncationStrategy } from '../contexts/truncation.js';
 import type { ChatGeneration, Engine, GenerationPart } from '../engines/engine.js';
 import type { Principal } from '../tenancy/access.js';
 import { createChatCompletion, type ChatCompletionResult } from './chat-completion.js';
@@ -44,6 +51,7 @@ export async function createContext(deps: GatewayDeps, body: unknown, context: R
   }
   const { principal } = context;
   const target = await resolveTarget(deps, principal, request.model, 'chat');
+  const truncation = truncationOf(request, target.model.contextWindow);
   const generation: ChatGeneration = {
     model: target.model.engineModel,
     messages: toEngineMessages(request.messages, target.model),
@@ -71,6 +79,7 @@ export async function createContext(deps: GatewayDeps, body: unknown, context: R
     messages: request.messages as JsonObject[],
     tokens: usage.promptTokens,
     ttlSeconds: request.ttl,
+    truncation,
   });
   return {
     ...contextView(stored),
@@ -149,11 +158,37 @@ export async function contextChatCompletion(deps: GatewayDeps, body: unknown, co
       if (answer.toolCalls.length > 0) {
         reply.tool_calls = answer.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
       }
-      const grown = [...stored.messages, ...(messages as JsonObject[]), reply];
-      await contexts.store.use(used, { messages: grown, tokens: answer.usage.promptTokens + answer.usage.completionTokens });
+      const total = answer.usage.promptTokens + answer.usage.completionTokens;
+      const turns = [...stored.turns, { messages: messages.length + 1, tokens: Math.max(1, total - stored.tokens) }];
+      let grown = [...stored.messages, ...(messages as JsonObject[]), reply];
+      const drop = turnsToDrop(turns, total - sumTokens(turns), stored.truncation);
+      const dropped = turns.splice(0, drop);
+      if (drop > 0) {
+        // The oldest turns sit right after the creation's messages.
+        const initial = grown.length - sumMessages(dropped) - sumMessages(turns);
+        grown = [...grown.slice(0, initial), ...grown.slice(initial + sumMessages(dropped))];
+      }
+      await contexts.store.use(used, { messages: grown, tokens: total - sumTokens(dropped), turns });
     };
   }
   return createChatCompletion(deps, { ...rest, model, messages: [...stored.messages, ...messages] }, context, prefix);
+}
+
+const sumTokens = (turns: readonly ContextTurn[]) => turns.reduce((sum, turn) => sum + turn.tokens, 0);
+const sumMessages = (turns: readonly ContextTurn[]) => turns.reduce((sum, turn) => sum + turn.messages, 0);
+
+/** The strategy asked for, with Ark's left-out fields filled; only session contexts forget. */
+function truncationOf(request: CreateContextRequest, contextWindow: number | null): TruncationStrategy | null {
+  const asked = request.truncation_strategy;
+  if (asked === undefined || asked === null) return null;
+  const invalid = (message: string) => new SkylarkError('invalid_request', message, { param: 'truncation_strategy' });
+  if (request.mode !== 'session') throw invalid("'truncation_strategy' applies to session contexts only: a common_prefix context never grows.");
+  if (asked.type === 'last_history_tokens') return { type: asked.type, last_history_tokens: asked.last_history_tokens ?? defaultLastHistoryTokens };
+  const max = asked.max_window_tokens ?? contextWindow;
+  if (max === null) throw invalid("'max_window_tokens' is required: this model's context window is not configured.");
+  const roll = asked.rolling_window_tokens ?? Math.max(1, Math.floor(max / defaultRollingShare));
+  if (roll > max) throw invalid(`'rolling_window_tokens' (${roll}) cannot exceed 'max_window_tokens' (${max}).`);
+  return { type: asked.type, rolling_tokens: asked.rolling_tokens, max_window_tokens: max, rolling_window_tokens: roll };
 }
 
 /** `/v1/chat/completions`: with `context_id`, a chat on that context; else the plain use case. */
@@ -205,7 +240,7 @@ export function contextView(stored: StoredContext): ContextObject {
     model: stored.model,
     mode: stored.mode,
     ttl: stored.ttlSeconds,
-    truncation_strategy: null,
+    truncation_strategy: stored.truncation,
     status: stored.status,
     tokens: stored.tokens,
     message_count: stored.messages.length,

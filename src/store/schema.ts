@@ -348,4 +348,8 @@ export interface ContextsTable {
   storage_remainder: ColumnType<number, number | undefined, number>;
   storage_charged_micros: ColumnType<number, number | undefined, number>;
   storage_seq: ColumnType<number, number | undefined, number>;
+  /** JSON of Ark's truncation strategy (migration 011); null: none. */
+  truncation: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON array of the history's turns `{messages, tokens}` after the creation's messages. */
+  turns: ColumnType<string, string | undefined, string>;
 }

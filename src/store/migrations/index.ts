@@ -14,6 +14,7 @@ import * as mediaUnits from './007-media-units.js';
 import * as filesAndBatches from './008-files-and-batches.js';
 import * as storedResponsesExpiry from './009-stored-responses-expiry.js';
 import * as contextCache from './010-context-cache.js';
+import * as contextTruncation from './011-context-truncation.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '001-initial': initial,
@@ -26,6 +27,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '008-files-and-batches': filesAndBatches,
   '009-stored-responses-expiry': storedResponsesExpiry,
   '010-context-cache': contextCache,
+  '011-context-truncation': contextTruncation,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...migrations }) };
