@@ -19,6 +19,11 @@ import type { Tier } from './types.js';
 const stepMs = 10;
 /** Steps simulated at most: beyond 6 s the estimate is left to the others (eta.ts, delay-history.ts). */
 const maxSteps = 600;
+/**
+ * Cohort-steps one timeline may walk (each a few ns). bench:sched's flood 2× holds ~480
+ * cohorts over its 4 replicas (~545 sequences running), so this reaches ~4 s ahead there.
+ */
+const maxWork = 200_000;
 /** Durations measured before a tier's own survival is used (else all interactive tiers'). */
 const tierMinSamples = 64;
 const modelMinSamples = 16;
@@ -144,7 +149,7 @@ export class ForwardEta {
       kvRoom: replica.kvRoom,
       running: replica.running.map((g) => ({ ageMs: at - g.grantedAt, kv: g.kv, survival: survivalOf(g.tier) })),
     }));
-    return new GrantTimeline({ stepMs, maxSteps, replicas, need: record.need.value, survival: interactive });
+    return new GrantTimeline({ stepMs, maxSteps, maxWork, replicas, need: record.need.value, survival: interactive });
   }
 
   private sample(record: ModelRecord, tier: Tier): DurationSample {

@@ -12,7 +12,7 @@ function always(ms: number): Float64Array {
 }
 
 const timeline = (replicas: SimReplica[], need: number, survival: Float64Array, maxSteps = 100): GrantTimeline =>
-  new GrantTimeline({ stepMs: 100, maxSteps, replicas, need, survival });
+  new GrantTimeline({ stepMs: 100, maxSteps, maxWork: 1e6, replicas, need, survival });
 
 describe('duration sample', () => {
   it('is the share of durations longer than each step of the grid, ending at 0', () => {

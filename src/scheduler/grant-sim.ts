@@ -11,8 +11,9 @@
  * and ends the same way. Output lengths are not known to the scheduler, so completions are
  * expected values; the replica's state (how full, how far behind, how old what runs is) is not.
  *
- * Cost: O(sequences running × steps walked), walked lazily up to the grant asked for and
- * at most `maxSteps`; a timeline is computed once per scheduler state and shared by every
+ * Cost: O(cohorts × steps walked), a cohort being the running sequences of one step of
+ * age; walked lazily up to the grant asked for, at most `maxSteps` and `maxWork`
+ * cohort-steps; a timeline is computed once per scheduler state and shared by every
  * estimate made in it.
  */
 
@@ -82,6 +83,8 @@ export interface SimReplica {
 export interface GrantSimInput {
   readonly stepMs: number;
   readonly maxSteps: number;
+  /** Cohort-steps walked at most (each is O(1)): the horizon in work, whatever the running set's size. */
+  readonly maxWork: number;
   readonly replicas: readonly SimReplica[];
   /** KV one grant takes (the mean of recent grants). */
   readonly need: number;
@@ -111,6 +114,28 @@ function cohort(start: number, count: number, kv: number, survival: Float64Array
   return { start, count, kv, survival, alive: base < survival.length ? survival[base]! : 0 };
 }
 
+/**
+ * The running sequences as cohorts: those in the same step of age with the same survival
+ * end alike in expectation, and grants come in bursts, so this cuts the work of each step.
+ */
+function cohorts(running: readonly SimRunning[], stepMs: number): Cohort[] {
+  const groups = new Map<Float64Array, Map<number, { count: number; kv: number }>>();
+  for (const r of running) {
+    let cells = groups.get(r.survival);
+    if (cells === undefined) groups.set(r.survival, (cells = new Map()));
+    const start = Math.floor(r.ageMs / stepMs);
+    const cell = cells.get(start);
+    if (cell === undefined) cells.set(start, { count: 1, kv: r.kv });
+    else {
+      cell.count++;
+      cell.kv += r.kv;
+    }
+  }
+  const out: Cohort[] = [];
+  for (const [survival, cells] of groups) for (const [start, { count, kv }] of cells) out.push(cohort(start, count, kv, survival));
+  return out;
+}
+
 /** Share of `c` expected to end during step `j` (from j·step to (j+1)·step after now). */
 function endingIn(c: Cohort, j: number): number {
   const index = c.start + j;
@@ -129,14 +154,11 @@ export class GrantTimeline {
   private readonly grants: number[] = [];
   private readonly states: State[];
   private step = 0;
+  private work = 0;
 
   constructor(private readonly input: GrantSimInput) {
     const { stepMs } = input;
-    this.states = input.replicas.map((replica) => ({
-      slotsFree: replica.slotsFree,
-      kvRoom: replica.kvRoom,
-      cohorts: replica.running.map((r) => cohort(Math.floor(r.ageMs / stepMs), 1, r.kv, r.survival)),
-    }));
+    this.states = input.replicas.map((replica) => ({ slotsFree: replica.slotsFree, kvRoom: replica.kvRoom, cohorts: cohorts(replica.running, stepMs) }));
     // Nothing is granted at once: the scheduler has just granted all that fits, so room
     // left now is too small for the request at the head of the line, whatever the mean says.
   }
@@ -154,9 +176,10 @@ export class GrantTimeline {
 
   /** Walks one more step; false at the horizon. */
   private advance(): boolean {
-    if (this.step >= this.input.maxSteps) return false;
+    if (this.step >= this.input.maxSteps || this.work >= this.input.maxWork) return false;
     const j = this.step++;
     for (const state of this.states) {
+      this.work += state.cohorts.length;
       for (const c of state.cohorts) {
         const p = endingIn(c, j);
         if (p <= 0) continue;
