@@ -4,7 +4,9 @@
  * delay history) and for the blend it now shows, in the same run. Per tier and over all:
  * median and p90 relative error, and the share of waits that ended within what was shown
  * (the range's high end where a range was shown, else the point). Same population as the
- * error in the other tables: requests that waited ≥ 100 ms.
+ * error in the other tables: requests that waited ≥ 100 ms. Beside them, the forward
+ * simulation of grants (forward-eta.ts), which the skylark rows compute without showing
+ * it (config.forwardEta 'measure'; --config '{"forwardEta":"blend"}' shows it).
  */
 import { fixed, table } from '../lib/stats.js';
 import { tiers, type Tier } from '../../src/scheduler/types.js';
@@ -25,6 +27,13 @@ export interface EtaCalibration {
   paced: Record<Tier | 'all', EtaFit>;
   /** The blend with the delay history, and its range (delay-history.ts): what is shown now. */
   blend: Record<Tier | 'all', EtaFit>;
+  /**
+   * The forward simulation of grants (forward-eta.ts), where it answered, else the paced
+   * estimate (what the blend falls back to); measured, shown only with forwardEta 'blend'.
+   */
+  forward: Record<Tier | 'all', EtaFit>;
+  /** Share of these requests the forward simulation answered for (NaN: it was off). */
+  forwardShare: number;
   /** Share of these requests shown a range. */
   rangeShown: number;
 }
@@ -43,6 +52,7 @@ function fit(records: readonly RequestRecord[], point: (r: RequestRecord) => num
 }
 
 const waitOf = (r: RequestRecord): number => r.grantAt - r.spec.arrival;
+const forwardOr = (r: RequestRecord): number => (Number.isNaN(r.etaForwardMs) ? r.etaPacedMs : r.etaForwardMs);
 
 export function calibrate(records: readonly RequestRecord[]): EtaCalibration {
   const waited = records.filter((r) => !Number.isNaN(r.etaMs) && !Number.isNaN(r.etaPacedMs) && !Number.isNaN(r.grantAt) && waitOf(r) >= etaMinWaitMs);
@@ -51,6 +61,8 @@ export function calibrate(records: readonly RequestRecord[]): EtaCalibration {
   return {
     paced: per((list) => fit(list, (r) => r.etaPacedMs, (r) => r.etaPacedMs)),
     blend: per((list) => fit(list, (r) => r.etaMs, (r) => (Number.isNaN(r.etaHighMs) ? r.etaMs : r.etaHighMs))),
+    forward: per((list) => fit(list, forwardOr, forwardOr)),
+    forwardShare: waited.length === 0 || waited.every((r) => Number.isNaN(r.etaForwardMs)) ? Number.NaN : waited.filter((r) => !Number.isNaN(r.etaForwardMs)).length / waited.length,
     rangeShown: waited.length === 0 ? Number.NaN : waited.filter((r) => !Number.isNaN(r.etaHighMs)).length / waited.length,
   };
 }
@@ -70,10 +82,11 @@ export function calibrationTable(rows: readonly Row[], workload: WorkloadName): 
         `${load}×`, policy, tier, fixed(blend.samples, 0),
         both(c.paced[tier]), pct(c.paced[tier].within),
         both(blend), pct(blend.within), tier === 'all' ? pct(c.rangeShown) : '',
+        both(c.forward[tier]), tier === 'all' ? pct(c.forwardShare) : '',
       ]);
     }
   }
-  return table(['load', 'policy', 'tier', 'waits ≥ 100 ms', 'before: err p50 / p90', 'before: within ETA', 'blend: err p50 / p90', 'blend: within ETA (range high)', 'range shown'], body);
+  return table(['load', 'policy', 'tier', 'waits ≥ 100 ms', 'before: err p50 / p90', 'before: within ETA', 'blend: err p50 / p90', 'blend: within ETA (range high)', 'range shown', 'forward sim: err p50 / p90', 'forward answered'], body);
 }
 
 const finite = (value: number): number | null => (Number.isFinite(value) ? Math.round(value * 1000) / 1000 : null);
@@ -81,5 +94,5 @@ const finite = (value: number): number | null => (Number.isFinite(value) ? Math.
 export function calibrationJson(c: EtaCalibration) {
   const side = (fits: Record<Tier | 'all', EtaFit>) =>
     Object.fromEntries(Object.entries(fits).map(([tier, f]) => [tier, { median: finite(f.median), p90: finite(f.p90), within: finite(f.within), samples: finite(f.samples) }]));
-  return { paced: side(c.paced), blend: side(c.blend), rangeShown: finite(c.rangeShown) };
+  return { paced: side(c.paced), blend: side(c.blend), forward: side(c.forward), forwardShare: finite(c.forwardShare), rangeShown: finite(c.rangeShown) };
 }

@@ -32,6 +32,9 @@ export interface RequestRecord {
   positionAtArrival: number;
   /** The parts of etaMs (calibration.ts): the paced estimate alone, and the range shown (NaN: none). */
   etaPacedMs: number;
+  /** The forward simulation's estimate (forward-eta.ts) and the delay history's, from the same moment (NaN: none). */
+  etaForwardMs: number;
+  etaHistoryMs: number;
   etaLowMs: number;
   etaHighMs: number;
   wastedTokens: number;

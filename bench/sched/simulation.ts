@@ -85,7 +85,9 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
   const sims = Array.from({ length: replicaCount }, () => new SimReplica(job.replicaSlots === undefined ? {} : { slots: job.replicaSlots }));
   const handles: ReplicaHandle[] = sims.map((sim, i) => ({ id: `gpu${i}`, models: [model], load: () => sim.load() }));
   const replicaIndex = new Map(handles.map((handle, i) => [handle.id, i]));
-  const config = job.policy === 'skylark-slo' ? { ...sloDeadlines, ...job.schedulerConfig } : job.schedulerConfig;
+  // Skylark's forward-simulation ETA is measured beside what is shown (calibration.ts), unless the run's config says otherwise.
+  const skylark = job.policy === 'skylark' || job.policy === 'skylark-slo';
+  const config = skylark ? { forwardEta: 'measure' as const, ...(job.policy === 'skylark-slo' ? sloDeadlines : {}), ...job.schedulerConfig } : job.schedulerConfig;
   const scheduler: Front = job.gateways !== undefined
     ? gatewayFront(job.gateways, { clock, replicaIds: handles.map((h) => h.id), model, slots: sims[0]!.slots, seed: job.seed, config })
     : schedulerFront(createScheduler({
@@ -133,7 +135,7 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
   const arrive = (spec: RequestSpec): void => {
     const record: RequestRecord = {
       spec, state: 'waiting', replica: -1, grantAt: NaN, startedAt: NaN, firstTokenAt: NaN, finishedAt: NaN,
-      cachedTokens: 0, completionTokens: 0, etaMs: NaN, positionAtArrival: NaN, etaPacedMs: NaN, etaLowMs: NaN, etaHighMs: NaN, wastedTokens: 0,
+      cachedTokens: 0, completionTokens: 0, etaMs: NaN, positionAtArrival: NaN, etaPacedMs: NaN, etaForwardMs: NaN, etaHistoryMs: NaN, etaLowMs: NaN, etaHighMs: NaN, wastedTokens: 0,
       measured: spec.arrival >= job.warmupMs,
     };
     records.set(spec.id, record);
@@ -159,7 +161,10 @@ export function run(job: Job): { tenants: Tenant[]; records: RequestRecord[]; si
       record.etaLowMs = told?.etaLowMs ?? NaN;
       record.etaHighMs = told?.etaHighMs ?? NaN;
       // The estimate before the delay history, from the same moment (Skylark alone queues).
-      record.etaPacedMs = scheduler.toldOnArrival(spec.id)?.pacedMs ?? NaN;
+      const parts = scheduler.toldOnArrival(spec.id);
+      record.etaPacedMs = parts?.pacedMs ?? NaN;
+      record.etaForwardMs = parts?.forwardMs ?? NaN;
+      record.etaHistoryMs = parts?.historyMs ?? NaN;
     }
     const patience = spec.tenant.tier === 'batch' ? batchTimeoutMs : job.clientTimeoutMs;
     if (Number.isFinite(patience)) heap.push(spec.arrival + patience, { kind: 'timeout', record });

@@ -91,6 +91,15 @@ export interface SchedulerConfig {
    * it, which costs O(watchers) per grant; a gateway sending SSE comments wants ~1000.
    */
   progressMinIntervalMs: number;
+  /**
+   * The forward simulation of grants as an ETA (forward-eta.ts): 'off', 'measure' (computed
+   * and kept with what a request was told, for bench:sched's calibration, not shown), or
+   * 'blend' (a third voice of the error-weighted blend shown: delay-history.ts). Off by
+   * default: in bench:sched's quick runs the blend improved the median error by 0–2 points
+   * but made p90 3–6 points worse in 4 of 12 rows (docs/benchmarks.md, issue 13 item 2),
+   * and it costs O(sequences running × steps) per new state.
+   */
+  forwardEta: 'off' | 'measure' | 'blend';
   /** The SGLang router's cache-aware policy (its defaults). */
   cacheAware: { cacheThreshold: number; balanceAbsThreshold: number; balanceRelThreshold: number; maxTreeTokens: number };
 }
@@ -126,6 +135,7 @@ export const defaultSchedulerConfig: SchedulerConfig = {
   minRetryAfterMs: 100,
   progressExactEvery: 16,
   progressMinIntervalMs: 0,
+  forwardEta: 'off',
   // SGLang router (sglang_router RouterArgs): cache_threshold 0.5, balance_abs_threshold 32,
   // balance_rel_threshold 1.0001, max_tree_size 2^24 characters (about 4 per token).
   cacheAware: { cacheThreshold: 0.5, balanceAbsThreshold: 32, balanceRelThreshold: 1.0001, maxTreeTokens: 2 ** 22 },

@@ -25,6 +25,18 @@ describe('delay history', () => {
     expect(told.etaMs).toBeCloseTo(1000, 6);
   });
 
+  it('weighs the forward simulation as a third voice only when asked to, by its errors like the others', () => {
+    const history = new DelayHistory();
+    // Paced 2× off, history 1.5× off, forward exact.
+    for (let i = 0; i < 20; i++) history.learn('free', { position: 2, pacedMs: 500, historyMs: 1500, forwardMs: 1000, etaMs: 500 }, 1000);
+    expect(history.tell('free', 2, 500, 1000).etaMs).toBeCloseTo(1000, 6);
+    const without = history.tell('free', 2, 500, 1000, false);
+    expect(without.forwardMs).toBe(1000);
+    expect(without.etaMs).toBeGreaterThan(500);
+    expect(without.etaMs).toBeLessThan(1500);
+    expect(without.etaMs).not.toBeCloseTo(1000, 0);
+  });
+
   it('shows a range from the spread of recent actual-to-told ratios, and none while they agree', () => {
     const agreeing = new DelayHistory();
     for (let i = 0; i < 30; i++) agreeing.learn('standard', { position: 1, pacedMs: 1000, historyMs: 1000, etaMs: 1000 }, 1000);

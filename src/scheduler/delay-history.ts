@@ -15,6 +15,8 @@
  * 200 ms, waited 600 ms), each weighted inversely to its recent squared log error on the
  * requests of the same tier. An estimator that has been exact keeps the whole weight; in
  * bench:sched's overload the weights settle near 0.5 each.
+ * With config.forwardEta 'blend', the forward simulation of grants (forward-eta.ts) is a
+ * third voice weighed the same way; with 'measure' it is kept in Told but has no say.
  *
  * The range: the ratio of actual to told wait over the tier's recent requests, its 10th
  * and 90th percentiles applied to the point (split conformal prediction). Shown only when
@@ -49,6 +51,8 @@ export interface Told {
   readonly position: number;
   readonly pacedMs: number;
   readonly historyMs: number | undefined;
+  /** The forward simulation of grants (forward-eta.ts), where it had an answer. */
+  readonly forwardMs?: number;
   readonly etaMs: number;
   readonly lowMs?: number;
   readonly highMs?: number;
@@ -65,6 +69,8 @@ interface TierRecord {
   pacedError: number;
   historyError: number;
   errors: number;
+  forwardError: number;
+  forwardErrors: number;
 }
 
 const log = (ms: number): number => Math.log(Math.max(0, ms) + floorMs);
@@ -87,19 +93,31 @@ export class DelayHistory {
     return sum / waits.length;
   }
 
-  /** The ETA to tell for place `position`, given the paced estimate (eta.ts). */
-  tell(tier: Tier, position: number, pacedMs: number): Told {
+  /** The ETA to tell for place `position`, given the paced estimate (eta.ts) and the forward simulation's (forward-eta.ts). */
+  tell(tier: Tier, position: number, pacedMs: number, forwardMs?: number, blendForward = true): Told {
     const historyMs = this.estimate(tier, position);
     const record = this.tiers.get(tier);
+    // Each voice weighs inversely to its recent squared log error; one not yet measured
+    // enough (or without an answer now) has no say. Exact ones keep it all.
+    const voices: Array<{ ms: number; error: number }> = [{ ms: pacedMs, error: record?.pacedError ?? 0 }];
+    if (historyMs !== undefined && record !== undefined && record.errors >= blendMinSamples) voices.push({ ms: historyMs, error: record.historyError });
+    if (blendForward && forwardMs !== undefined && record !== undefined && record.forwardErrors >= blendMinSamples) voices.push({ ms: forwardMs, error: record.forwardError });
     let etaMs = pacedMs;
-    if (historyMs !== undefined && record !== undefined && record.errors >= blendMinSamples) {
-      const total = record.pacedError + record.historyError;
-      const weight = total > 0 ? record.pacedError / total : 0.5;
-      etaMs = Math.exp((1 - weight) * log(pacedMs) + weight * log(historyMs)) - floorMs;
+    if (voices.length > 1) {
+      const exact = voices.filter((v) => v.error <= 0);
+      const used = exact.length > 0 ? exact : voices;
+      let sum = 0;
+      let weights = 0;
+      for (const v of used) {
+        const weight = exact.length > 0 ? 1 : 1 / v.error;
+        sum += weight * log(v.ms);
+        weights += weight;
+      }
+      etaMs = Math.exp(sum / weights) - floorMs;
     }
     etaMs = Math.max(0, etaMs);
     const range = this.range(record, etaMs);
-    return { position, pacedMs, historyMs, etaMs, ...range };
+    return { position, pacedMs, historyMs, ...(forwardMs === undefined ? {} : { forwardMs }), etaMs, ...range };
   }
 
   /** A request told `told` when it arrived was granted after `waitMs`. */
@@ -110,6 +128,11 @@ export class DelayHistory {
       record.pacedError += weight * ((log(told.pacedMs) - log(waitMs)) ** 2 - record.pacedError);
       record.historyError += weight * ((log(told.historyMs) - log(waitMs)) ** 2 - record.historyError);
       record.errors++;
+    }
+    if (told.forwardMs !== undefined) {
+      const weight = Math.max(errorAlpha, 1 / (record.forwardErrors + 1));
+      record.forwardError += weight * ((log(told.forwardMs) - log(waitMs)) ** 2 - record.forwardError);
+      record.forwardErrors++;
     }
     push(record.ratios, (waitMs + floorMs) / (told.etaMs + floorMs), rangeWindow);
     push(record.waits, { wait: waitMs, position: told.position }, historySize);
@@ -128,7 +151,7 @@ export class DelayHistory {
   private record(tier: Tier): TierRecord {
     let record = this.tiers.get(tier);
     if (record === undefined) {
-      record = { waits: [], ratios: [], pacedError: 0, historyError: 0, errors: 0 };
+      record = { waits: [], ratios: [], pacedError: 0, historyError: 0, errors: 0, forwardError: 0, forwardErrors: 0 };
       this.tiers.set(tier, record);
     }
     return record;

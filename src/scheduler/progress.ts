@@ -6,6 +6,8 @@
  * from its last exact computation (tiers.ts). The ETA told is the paced estimate (eta.ts)
  * blended with the model's delay history, as a range where it has proved uncertain
  * (delay-history.ts); what a request was told on arrival is checked against its wait.
+ * With config.forwardEta the forward simulation of grants (forward-eta.ts) is computed
+ * too: kept with what was told ('measure') or a third voice of the blend ('blend').
  */
 import type { SchedulerConfig } from './config.js';
 import { DelayHistory, type Told } from './delay-history.js';
@@ -22,6 +24,8 @@ export class ProgressReporter {
     private readonly config: SchedulerConfig,
     /** Still waiting: a callback may have cancelled it, or granted it through a re-entrant call. */
     private readonly stillWaiting: (w: Waiting) => boolean,
+    /** The forward simulation's ETA for `w` with `ahead` grants before it (forward-eta.ts); undefined when it has none. */
+    private readonly forward: (w: Waiting, ahead: number, pacedMs: number, now: number) => number | undefined = () => undefined,
   ) {}
 
   /** Someone in `queue` was just granted. */
@@ -50,8 +54,12 @@ export class ProgressReporter {
     // Least recently told first, so the scan above stops at the first one not yet due.
     if (this.config.progressMinIntervalMs > 0 && queue.watchers.delete(w)) queue.watchers.add(w);
     const paced = this.eta.forPosition(queue, w.item.tier, position, capacity, now);
-    const told = this.history(w.model).tell(w.item.tier, position.ahead + 1, paced);
-    w.told ??= told;
+    const forwardMs = this.forward(w, position.ahead, paced, now);
+    const told = this.history(w.model).tell(w.item.tier, position.ahead + 1, paced, forwardMs, this.config.forwardEta === 'blend');
+    if (w.told === undefined) {
+      w.told = told;
+      w.toldGrants = queue.grantCount;
+    }
     const report: QueuePosition = { position: told.position, etaMs: Math.round(told.etaMs) };
     if (told.lowMs !== undefined && told.highMs !== undefined) {
       report.etaLowMs = told.lowMs;

@@ -25,6 +25,7 @@ import type { Told } from './delay-history.js';
 import type { SchedulerConfig } from './config.js';
 import { ServiceEstimator } from './estimator.js';
 import { WaitEstimator } from './eta.js';
+import { ForwardEta, type ReplicaNow } from './forward-eta.js';
 import type { ManagedScheduler } from './managed.js';
 import { InteractiveDemand } from './interactive-demand.js';
 import { KvLedger } from './kv-ledger.js';
@@ -70,6 +71,8 @@ export class SkylarkScheduler implements ManagedScheduler {
   private readonly eta: WaitEstimator;
   private readonly admission: Admission;
   private readonly progress: ProgressReporter;
+  /** The forward-simulation ETA (forward-eta.ts), unless config.forwardEta is 'off'. */
+  private readonly forward: ForwardEta | undefined;
   private seq = 0;
   private pumping = false;
   private pumpAgain = false;
@@ -88,7 +91,9 @@ export class SkylarkScheduler implements ManagedScheduler {
         this.routeFor(item, model, views, item.tier === 'batch') !== undefined || (item.tier !== 'batch' && this.makeRoom(item, model, views, this.clock.now()) !== undefined),
     };
     this.admission = new Admission(context, this.eta, config);
-    this.progress = new ProgressReporter(this.eta, config, (w) => this.waiting.get(w.item.requestId) === w);
+    this.forward = config.forwardEta === 'off' ? undefined : new ForwardEta(config.ewmaAlpha);
+    this.progress = new ProgressReporter(this.eta, config, (w) => this.waiting.get(w.item.requestId) === w, (w, ahead, pacedMs, now) =>
+      this.forward?.estimate(w.model, { tier: w.item.tier, tenantId: w.item.tenantId, needKv: this.leastNeed(w) }, ahead, pacedMs, now, () => this.replicasNow(w.model, now)));
     for (const replica of replicas) this.addReplica(replica);
   }
 
@@ -153,6 +158,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     const actual = outcome.failedBeforeFirstToken ? 0 : inputTokenWeight * outcome.promptTokens + outputTokenWeight * outcome.completionTokens;
     g.queue.correct(g.w.item.tier, g.w.item.tenantId, actual - g.w.cost);
     this.estimator.ended(g.w.model, g.replicaId, g.grantedAt, g.expectedEnd, now, outcome);
+    this.forward?.ended(g.w.model, g.w.item.tier, outcome.ok ? now - g.grantedAt : undefined);
     this.pump();
   }
 
@@ -170,6 +176,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     // Its usage is unknown: the pre-charged estimate stands, and the estimators learn nothing.
     if (g.probe) this.replicas.get(g.replicaId)?.breaker.probeAbandoned();
     this.estimator.ended(g.w.model, g.replicaId, g.grantedAt, g.expectedEnd, this.clock.now());
+    this.forward?.ended(g.w.model, g.w.item.tier);
     this.pump();
   }
 
@@ -328,6 +335,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     g.queue.correct(g.w.item.tier, g.w.item.tenantId, -g.w.cost);
     if (g.probe) this.replicas.get(g.replicaId)?.breaker.probeAbandoned();
     this.estimator.ended(g.w.model, g.replicaId, g.grantedAt, g.expectedEnd, now);
+    this.forward?.ended(g.w.model, g.w.item.tier);
     g.w.callbacks.onPreempt?.();
   }
 
@@ -344,6 +352,8 @@ export class SkylarkScheduler implements ManagedScheduler {
   private grant(queue: ModelQueue, w: Waiting, choice: RouteChoice, now: number): true {
     queue.take(w, now);
     this.progress.started(w, now);
+    // The grants between its ETA and its own, beyond those it was told were ahead, overtook it.
+    if (w.told !== undefined && w.toldGrants !== undefined) this.forward?.waited(w.model, w.item.tier, w.item.tenantId, w.told.position - 1, queue.grantCount - w.toldGrants - 1, now - w.enqueuedAt);
     this.forgetWaiting(w);
     const replica = choice.view.state;
     const replicaId = replica.handle.id;
@@ -355,6 +365,7 @@ export class SkylarkScheduler implements ManagedScheduler {
     replica.kv.add(w.item.prefix, kvOutput, choice.view.kvTokens === undefined ? undefined : now);
     const expectedEnd = now + this.estimator.expectedDuration(w.model, w.item.maxOutputTokens, replicaId);
     this.estimator.started(w.model, expectedEnd);
+    this.forward?.granted(w.model, kv);
     const granted: Granted = { requestId: w.item.requestId, w, queue, replicaId, grantedAt: now, expectedEnd, probe, kvOutput, kv };
     this.granted.set(w.item.requestId, granted);
     if (w.item.tier !== 'batch') replica.interactive.add(kv, now);
@@ -384,6 +395,34 @@ export class SkylarkScheduler implements ManagedScheduler {
     const left = (this.waitingPerTenant.get(key) ?? 1) - 1;
     if (left > 0) this.waitingPerTenant.set(key, left);
     else this.waitingPerTenant.delete(key);
+  }
+
+  /** The least KV `w` would take on a replica of its model (the one holding most of its prompt). */
+  private leastNeed(w: Waiting): number {
+    const output = this.estimator.expectedOutput(w.model, w.item.maxOutputTokens);
+    let least = Number.POSITIVE_INFINITY;
+    for (const replica of this.replicas.values()) {
+      if (replica.handle.models.includes(w.model)) least = Math.min(least, replica.kv.need(w.item.prefix, output));
+    }
+    return Number.isFinite(least) ? least : output;
+  }
+
+  /** Each replica of `model` as the forward simulation reads it: room now and the grants running there. */
+  private replicasNow(model: string, now: number): ReplicaNow[] {
+    const byReplica = new Map<string, Array<{ grantedAt: number; kv: number; tier: WorkItem['tier'] }>>();
+    for (const g of this.granted.values()) {
+      let list = byReplica.get(g.replicaId);
+      if (list === undefined) byReplica.set(g.replicaId, (list = []));
+      list.push({ grantedAt: g.grantedAt, kv: g.kv, tier: g.w.item.tier });
+    }
+    const headroom = 1 - this.config.kvHeadroom;
+    return this.views(model, now)
+      .filter((view) => view.allowed)
+      .map((view) => ({
+        slotsFree: view.slots - view.busy,
+        kvRoom: view.kvTokens === undefined ? Number.POSITIVE_INFINITY : view.kvTokens * headroom - view.kvUsed,
+        running: byReplica.get(view.state.handle.id) ?? [],
+      }));
   }
 
   private views(model: string, now: number): ReplicaView[] {

@@ -148,6 +148,11 @@ export class ModelQueue {
     return best ?? (this.fair.batch.count > 0 ? 'batch' : undefined);
   }
 
+  /** Grants of this model so far (a request's grants between two moments: how far the line moved). */
+  get grantCount(): number {
+    return this.grants;
+  }
+
   /** Where `w` stands if nobody else arrives, computed exactly: O(tenants · log queue). */
   locate(w: Waiting): Ahead {
     const queue = this.fair[w.item.tier];

@@ -34,4 +34,6 @@ export interface Waiting extends HeapMember {
   readonly admitLimit: number;
   /** What it was first told (on arrival), to learn from when it is granted (delay-history.ts). */
   told?: Told;
+  /** The model's grant count when it was told that (forward-eta.ts learns overtaking from it). */
+  toldGrants?: number;
 }
