@@ -58,14 +58,16 @@ export async function sendEventStream(
   // Events produced in the same tick (an upstream read holding several chunks) leave in one
   // write; nothing waits for a later tick, so no event is held back in time.
   let corked = false;
+  // One function for the whole stream, not a closure per tick.
+  const uncork = (): void => {
+    corked = false;
+    raw.uncork();
+  };
   const write = (text: string): boolean => {
     if (!corked) {
       corked = true;
       raw.cork();
-      process.nextTick(() => {
-        corked = false;
-        raw.uncork();
-      });
+      process.nextTick(uncork);
     }
     return raw.write(text);
   };

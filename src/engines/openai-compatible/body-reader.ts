@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 /** After the answer is complete, at most this much trailing junk is drained before giving up on the socket. */
 const drainLimitBytes = 64 * 1024;
 
+const ignore = (): void => {};
+
 export class ChunkReader {
   private ended = false;
   private failure: unknown;
@@ -56,7 +58,9 @@ export class ChunkReader {
         break;
       }
     }
-    return Buffer.concat(chunks).toString('utf8').slice(0, limit);
+    // A small answer is one chunk: decoded as it is, without concatenating a copy first.
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    return text.slice(0, limit);
   }
 
   /** Stops reading but lets the response finish so the connection can be reused. */
@@ -80,7 +84,7 @@ export class ChunkReader {
     this.body.off('close', this.onClose);
     this.body.off('error', this.onError);
     // A late error after we stopped listening must not become an unhandled 'error' event.
-    this.body.on('error', () => {});
+    this.body.on('error', ignore);
     this.signal();
   }
 

@@ -24,6 +24,11 @@ describe('SseParser', () => {
 
   it('joins multi-line data, ignores comments and other fields', () => {
     expect(feed([': ping\n\nevent: message\nid: 7\ndata: x\ndata:y\nretry: 10\n\n'])).toEqual(['x\ny']);
+    expect(feed(['data: 1\ndata: 2\ndata:  3\n\n'])).toEqual(['1\n2\n 3']);
+  });
+
+  it('takes a bare `data` line as empty data and only the exact field name `data`', () => {
+    expect(feed(['data\n\ndatum: z\ndata2: q\nDATA: r\n\ndata:\n\n'])).toEqual(['', '']);
   });
 
   it('reassembles a UTF-8 character split across reads', () => {

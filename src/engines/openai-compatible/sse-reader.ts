@@ -13,7 +13,11 @@ export class SseParser {
   // A multi-byte UTF-8 character may be split across TCP reads.
   private readonly decoder = new StringDecoder('utf8');
   private buffer = '';
-  private data: string[] = [];
+  // The current event's data lines: nearly every event has one, kept as a string; an array
+  // only for the rare multi-line event (one array and a join per event was most of this
+  // parser's garbage; bench:alloc).
+  private data: string | undefined;
+  private moreData: string[] | undefined;
   // A CR at the very end of a read may be the first half of a CRLF split across reads.
   private pendingCr = false;
 
@@ -29,10 +33,7 @@ export class SseParser {
    */
   end(): string[] {
     const events = this.consume(this.decoder.end(), true);
-    if (this.data.length > 0) {
-      events.push(this.data.join('\n'));
-      this.data = [];
-    }
+    this.dispatch(events);
     return events;
   }
 
@@ -82,18 +83,25 @@ export class SseParser {
 
   private line(line: string, events: string[]): void {
     if (line.length === 0) {
-      if (this.data.length > 0) {
-        events.push(this.data.join('\n'));
-        this.data = [];
-      }
+      this.dispatch(events);
       return;
     }
     if (line.charCodeAt(0) === 58 /* ':' comment, e.g. keep-alive pings */) return;
     const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    if (field !== 'data') return;
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
-    this.data.push(value);
+    // The field name is compared in place rather than sliced out of every line.
+    if (colon === -1 ? line !== 'data' : colon !== 4 || !line.startsWith('data')) return;
+    let from = colon === -1 ? line.length : colon + 1;
+    if (line.charCodeAt(from) === 32) from++;
+    const value = line.slice(from);
+    if (this.data === undefined) this.data = value;
+    else (this.moreData ??= []).push(value);
+  }
+
+  /** Ends the current event, if it has data: its lines joined by newlines, as the spec says. */
+  private dispatch(events: string[]): void {
+    if (this.data === undefined) return;
+    events.push(this.moreData === undefined ? this.data : `${this.data}\n${this.moreData.join('\n')}`);
+    this.data = undefined;
+    this.moreData = undefined;
   }
 }

@@ -17,7 +17,7 @@ export interface PartDecoder {
   /** A whole (non-streamed) answer as parts, the terminal one last. */
   response(json: unknown): GenerationPart[];
   /** One server-sent event's data. */
-  event(data: string): Iterable<GenerationPart>;
+  event(data: string): readonly GenerationPart[];
   /** The upstream sent its last event. */
   readonly done: boolean;
   /** The answer is whole, even if the connection drops before the stream's tail. */
@@ -210,10 +210,13 @@ export class UpstreamConnection {
       const parser = new SseParser();
       for (let chunk = await reader.read(); ; chunk = await reader.read()) {
         const events = chunk === null ? parser.end() : parser.push(chunk);
-        for (const data of events) {
+        // Indexed loops: this runs per upstream event, and for-of would allocate an array
+        // iterator per read and per event inside this generator (bench:alloc).
+        for (let e = 0; e < events.length; e++) {
           // A part may have been suspended in a yield while the client left; stop there.
           if (occupied.signal.aborted) throw new Error('aborted');
-          for (const part of decoder.event(data)) yield part;
+          const parts = decoder.event(events[e]!);
+          for (let p = 0; p < parts.length; p++) yield parts[p]!;
           if (decoder.done) break;
         }
         if (chunk === null || decoder.done) break;
